@@ -1,0 +1,164 @@
+"""Vector index figures: upsert throughput and query latency, embedded (qdrant-edge) vs local mode.
+
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_index.py [--points 10000 --dim 384]``
+
+Synthetic data shaped like pilotkg's: unit dense vectors, BM25-like sparse vectors over a Zipf
+vocabulary (Chinese word ids), and the payload fields the product filters on. qdrant-client's local
+mode stands in for a server here (no server binary is available offline); it is a pure-Python
+reference engine, so its figures say nothing about a real Qdrant server's speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pilotkg.index import EdgeIndex, Hit, IndexPoint, QdrantServerIndex, SparseVec, VectorIndex
+
+KINDS = ["direction", "requirement", "article", "project"]
+COLL = "bench"
+
+
+@dataclass(frozen=True)
+class Query:
+    dense: np.ndarray
+    sparse: SparseVec
+
+
+def make_points(n: int, dim: int, vocab: int, terms: int, rng: np.random.Generator) -> list[IndexPoint]:
+    dense = rng.normal(size=(n, dim)).astype(np.float32)
+    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    points = []
+    for i in range(n):
+        ids, counts = np.unique(rng.zipf(1.2, size=terms).clip(1, vocab - 1), return_counts=True)
+        # BM25's term-frequency part (k1=1.2, b=0.75); continuous, like the real indexer's.
+        tf = counts * 2.2 / (counts + 1.2 * (0.25 + 0.75 * counts.sum() / terms))
+        points.append(
+            IndexPoint(
+                id=f"{KINDS[i % 4]}/{i}",
+                kind=KINDS[i % 4],
+                dense=dense[i],
+                sparse=SparseVec(ids.tolist(), tf.tolist()),
+                payload={
+                    "direction": int(i % 12) + 1,
+                    "region": f"region-{i % 31}",
+                    "batch": int(i % 3) + 1,
+                    "year": 2020 + i % 5,
+                    "lead_unit": f"unit-{i % 97}",
+                    "title": f"synthetic node {i}",
+                },
+            )
+        )
+    return points
+
+
+def make_queries(n: int, dim: int, vocab: int, rng: np.random.Generator) -> list[Query]:
+    out = []
+    for _ in range(n):
+        d = rng.normal(size=dim).astype(np.float32)
+        ids = np.unique(rng.zipf(1.2, size=5).clip(1, vocab - 1))
+        out.append(Query(d / np.linalg.norm(d), SparseVec(ids.tolist(), [1.0] * ids.size)))
+    return out
+
+
+def latency(
+    fn: Callable[[Query], list[Hit]], queries: Sequence[Query], warmup: int = 5
+) -> tuple[float, float]:
+    """p50 and p95 in milliseconds."""
+    for q in queries[:warmup]:
+        fn(q)
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        fn(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+SCENARIOS: dict[str, dict[str, object]] = {
+    "hybrid": {},
+    "hybrid kind=project (25%)": {"filters": {"kind": "project"}},
+    "hybrid direction=8 (8%)": {"filters": {"direction": 8}},
+    "hybrid region any-of 3 (10%)": {"filters": {"region": ["region-1", "region-2", "region-3"]}},
+    "dense only": {"mode": "dense"},
+    "sparse only": {"mode": "sparse"},
+}
+
+
+def run_queries(idx: VectorIndex, queries: Sequence[Query], label: str) -> dict[str, list[list[str]]]:
+    """Latency per scenario, and the top-10 ids of every query for agreement figures."""
+    results: dict[str, list[list[str]]] = {}
+    for name, kwargs in SCENARIOS.items():
+
+        def one(q: Query, kwargs: dict[str, object] = kwargs) -> list[Hit]:
+            return idx.search(COLL, dense=q.dense, sparse=q.sparse, limit=10, **kwargs)  # type: ignore[arg-type]
+
+        p50, p95 = latency(one, queries)
+        results[name] = [[h.id for h in one(q)] for q in queries]
+        print(f"  {label:<22} {name:<30} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms")
+    return results
+
+
+def overlap(a: list[list[str]], b: list[list[str]]) -> float:
+    return statistics.mean(len(set(x) & set(y)) / max(len(y), 1) for x, y in zip(a, b, strict=True))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=10_000)
+    ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--vocab", type=int, default=30_000)
+    ap.add_argument("--terms", type=int, default=40, help="sparse terms drawn per document")
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--local-queries", type=int, default=40)
+    ap.add_argument("--skip-local", action="store_true", help="only the embedded engine")
+    args = ap.parse_args()
+
+    rng = np.random.default_rng(0)
+    points = make_points(args.points, args.dim, args.vocab, args.terms, rng)
+    queries = make_queries(args.queries, args.dim, args.vocab, rng)
+    print(f"{args.points} points, dim {args.dim}, {args.queries} queries, limit 10, prefetch 50, RRF k=2")
+
+    with tempfile.TemporaryDirectory(prefix="pilotkg-bench-") as tmp:
+        edge = EdgeIndex(Path(tmp) / "edge")
+        edge.create(COLL, args.dim, "bench")
+        t0 = time.perf_counter()
+        edge.upsert(COLL, points, batch_size=args.batch)
+        dt = time.perf_counter() - t0
+        print(f"\nedge upsert (incl. flush): {dt:6.2f} s  = {args.points / dt:8.0f} points/s")
+        edge_plain = run_queries(edge, queries, "edge, unindexed")
+        t0 = time.perf_counter()
+        edge.optimize(COLL)
+        print(f"edge optimize (HNSW build): {time.perf_counter() - t0:6.2f} s")
+        edge_hnsw = run_queries(edge, queries, "edge, HNSW")
+        agree = overlap(edge_hnsw["dense only"], edge_plain["dense only"])
+        print(f"  HNSW vs exact top-10 overlap (dense only): {agree:.3f}")
+        edge.close()
+
+        if not args.skip_local:
+            local = QdrantServerIndex(location=":memory:")
+            local.create(COLL, args.dim, "bench")
+            t0 = time.perf_counter()
+            local.upsert(COLL, points, batch_size=args.batch)
+            dt = time.perf_counter() - t0
+            print(f"\nlocal-mode upsert: {dt:6.2f} s  = {args.points / dt:8.0f} points/s")
+            # Local mode is a pure-Python engine (hundreds of ms a query at 10k points): fewer queries.
+            n_local = min(args.local_queries, len(queries))
+            local_res = run_queries(local, queries[:n_local], "qdrant-client local")
+            for name in SCENARIOS:
+                agree = overlap(edge_hnsw[name][:n_local], local_res[name])
+                print(f"  edge-HNSW vs local top-10 overlap, {name:<30} {agree:.3f}")
+            local.close()
+
+
+if __name__ == "__main__":
+    main()

