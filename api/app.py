@@ -89,7 +89,7 @@ def _open(runtime: Runtime, factory: PilotFactory) -> None:
 
 def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory | None = None) -> FastAPI:
     """The FastAPI app. ``pilot_factory`` (default :meth:`Pilot.open`) is how tests slow down or fail start-up."""
-    from pilotkg.api import routes_policy, routes_sparql  # TEMP
+    from pilotkg.api import routes_policy, routes_projects, routes_sparql
 
     settings = settings or get_settings()
     factory = pilot_factory or Pilot.open
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory 
         raise AssertionError("unreachable")  # require_pilot raises when pilot is None
 
     app.include_router(routes_policy.router(settings))
-    # TEMP app.include_router(routes_projects.router(settings))
+    app.include_router(routes_projects.router())
     app.include_router(routes_sparql.router())
 
     @app.get("/", include_in_schema=False)

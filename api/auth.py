@@ -94,6 +94,12 @@ def _need_token(action_en: str, action_zh: str) -> Unauthenticated:
     )
 
 
+def require_token(who: Principal) -> None:
+    """Project data needs some token; which projects it reaches is decided per route."""
+    if who.role == "anonymous":
+        raise _need_token("reading projects", "查看项目")
+
+
 def submit_owner(who: Principal) -> str | None:
     """The owner recorded for projects ``who`` submits; anonymous callers may not submit.
 
@@ -107,8 +113,7 @@ def submit_owner(who: Principal) -> str | None:
 
 def list_owner(who: Principal) -> str | None:
     """The owner filter for listing projects: ``None`` (all) for reviewers, own name for applicants."""
-    if who.role == "anonymous":
-        raise _need_token("reading projects", "查看项目")
+    require_token(who)
     return None if who.is_reviewer else who.applicant
 
 
@@ -118,8 +123,7 @@ def check_read(who: Principal, project_id: str, owner: str | None) -> None:
     Another applicant's project answers 404 exactly like a missing one, so an applicant cannot
     probe which project ids exist.
     """
-    if who.role == "anonymous":
-        raise _need_token("reading projects", "查看项目")
+    require_token(who)
     if who.is_reviewer:
         return
     if owner is None or owner != who.applicant:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pilotkg.errors import InputError, NotFoundError, PilotkgError, StoreError
@@ -50,6 +51,9 @@ class InternalError(PilotkgError):
 
 def render(exc: PilotkgError, extra: Mapping[str, Any] | None = None) -> JSONResponse:
     body: dict[str, Any] = dict(exc.to_dict())
+    report = getattr(exc, "report", None)  # ShapeViolation / ProjectInputError: the row-by-row detail
+    if isinstance(report, BaseModel):
+        body["report"] = report.model_dump(mode="json")
     if extra:
         body.update(extra)
     headers = {"WWW-Authenticate": 'Bearer realm="pilotkg"'} if exc.http_status == 401 else None
@@ -99,7 +103,10 @@ def validation_error(errors: Sequence[Mapping[str, Any]]) -> tuple[InputError, l
         ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, str | int | float)}
         kind = str(e.get("type", "value_error"))
         tmpl = _MESSAGES.get(kind)
-        if tmpl is None:
+        if kind == "pilotkg" and "en" in ctx and "zh" in ctx:  # pilotkg's own bilingual validators
+            en.append(f"{field}: {ctx['en']}")
+            zh.append(f"{field}：{ctx['zh']}")
+        elif tmpl is None:
             en.append(f"{field}: {e.get('msg', 'invalid value')}")
             zh.append(f"{field} 无效：{e.get('msg', '')}")
         else:

@@ -32,9 +32,17 @@ class Query:
     sparse: SparseVec
 
 
-def make_points(n: int, dim: int, vocab: int, terms: int, rng: np.random.Generator) -> list[IndexPoint]:
-    dense = rng.normal(size=(n, dim)).astype(np.float32)
-    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+def clustered(n: int, centres: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors around topic centres. Sentence embeddings have such structure; i.i.d. Gaussian
+    vectors do not, and on those HNSW recall collapses (≈0.6 at 10k×384), which is no guide."""
+    x = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.normal(size=(n, centres.shape[1]))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def make_points(
+    n: int, centres: np.ndarray, vocab: int, terms: int, rng: np.random.Generator
+) -> list[IndexPoint]:
+    dense = clustered(n, centres, rng)
     points = []
     for i in range(n):
         ids, counts = np.unique(rng.zipf(1.2, size=terms).clip(1, vocab - 1), return_counts=True)
@@ -59,12 +67,11 @@ def make_points(n: int, dim: int, vocab: int, terms: int, rng: np.random.Generat
     return points
 
 
-def make_queries(n: int, dim: int, vocab: int, rng: np.random.Generator) -> list[Query]:
+def make_queries(n: int, centres: np.ndarray, vocab: int, rng: np.random.Generator) -> list[Query]:
     out = []
-    for _ in range(n):
-        d = rng.normal(size=dim).astype(np.float32)
+    for d in clustered(n, centres, rng):
         ids = np.unique(rng.zipf(1.2, size=5).clip(1, vocab - 1))
-        out.append(Query(d / np.linalg.norm(d), SparseVec(ids.tolist(), [1.0] * ids.size)))
+        out.append(Query(d, SparseVec(ids.tolist(), [1.0] * ids.size)))
     return out
 
 
@@ -93,13 +100,15 @@ SCENARIOS: dict[str, dict[str, object]] = {
 }
 
 
-def run_queries(idx: VectorIndex, queries: Sequence[Query], label: str) -> dict[str, list[list[str]]]:
+def run_queries(
+    idx: VectorIndex, queries: Sequence[Query], label: str, exact: bool = False
+) -> dict[str, list[list[str]]]:
     """Latency per scenario, and the top-10 ids of every query for agreement figures."""
     results: dict[str, list[list[str]]] = {}
     for name, kwargs in SCENARIOS.items():
 
         def one(q: Query, kwargs: dict[str, object] = kwargs) -> list[Hit]:
-            return idx.search(COLL, dense=q.dense, sparse=q.sparse, limit=10, **kwargs)  # type: ignore[arg-type]
+            return idx.search(COLL, dense=q.dense, sparse=q.sparse, limit=10, exact=exact, **kwargs)  # type: ignore[arg-type]
 
         p50, p95 = latency(one, queries)
         results[name] = [[h.id for h in one(q)] for q in queries]
@@ -118,14 +127,16 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--vocab", type=int, default=30_000)
     ap.add_argument("--terms", type=int, default=40, help="sparse terms drawn per document")
+    ap.add_argument("--topics", type=int, default=200, help="dense clusters")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--local-queries", type=int, default=40)
     ap.add_argument("--skip-local", action="store_true", help="only the embedded engine")
     args = ap.parse_args()
 
     rng = np.random.default_rng(0)
-    points = make_points(args.points, args.dim, args.vocab, args.terms, rng)
-    queries = make_queries(args.queries, args.dim, args.vocab, rng)
+    centres = rng.normal(size=(args.topics, args.dim))
+    points = make_points(args.points, centres, args.vocab, args.terms, rng)
+    queries = make_queries(args.queries, centres, args.vocab, rng)
     print(f"{args.points} points, dim {args.dim}, {args.queries} queries, limit 10, prefetch 50, RRF k=2")
 
     with tempfile.TemporaryDirectory(prefix="pilotkg-bench-") as tmp:
@@ -140,8 +151,11 @@ def main() -> None:
         edge.optimize(COLL)
         print(f"edge optimize (HNSW build): {time.perf_counter() - t0:6.2f} s")
         edge_hnsw = run_queries(edge, queries, "edge, HNSW")
-        agree = overlap(edge_hnsw["dense only"], edge_plain["dense only"])
-        print(f"  HNSW vs exact top-10 overlap (dense only): {agree:.3f}")
+        edge_exact = run_queries(edge, queries, "edge, exact=True", exact=True)
+        for name in SCENARIOS:
+            recall = overlap(edge_hnsw[name], edge_exact[name])
+            same = overlap(edge_plain[name], edge_exact[name])
+            print(f"  edge recall@10 HNSW {recall:.3f}, unindexed {same:.3f}   {name}")
         edge.close()
 
         if not args.skip_local:
@@ -155,8 +169,8 @@ def main() -> None:
             n_local = min(args.local_queries, len(queries))
             local_res = run_queries(local, queries[:n_local], "qdrant-client local")
             for name in SCENARIOS:
-                agree = overlap(edge_hnsw[name][:n_local], local_res[name])
-                print(f"  edge-HNSW vs local top-10 overlap, {name:<30} {agree:.3f}")
+                agree = overlap(edge_exact[name][:n_local], local_res[name])
+                print(f"  edge exact vs local top-10 overlap (ties at the cut aside) {agree:.3f}   {name}")
             local.close()
 
 

