@@ -23,9 +23,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-
 from pilotkg.api import errors
 from pilotkg.api.errors import ServiceStarting
+
 from pilotkg.errors import PilotkgError, StoreError
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings, get_settings
@@ -88,7 +88,7 @@ def _open(runtime: Runtime, factory: PilotFactory) -> None:
 
 
 def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory | None = None) -> FastAPI:
-    """The FastAPI app. ``pilot_factory`` (default :meth:`Pilot.open`) is how tests slow down or fail start-up."""
+    """The FastAPI app. ``pilot_factory`` (default :meth:`Pilot.open`) lets tests slow or break start-up."""
     from pilotkg.api import routes_policy, routes_projects, routes_sparql
 
     settings = settings or get_settings()
@@ -127,7 +127,8 @@ def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory 
         "/healthz",
         tags=["service"],
         summary="就绪检查 / readiness",
-        description="Pilot 加载完毕返回 200，之前（或加载失败）返回 503。 / 200 once ready, 503 before or on failure.",
+        description="Pilot 加载完毕返回 200，之前（或加载失败）返回 503。 / "
+        "200 once ready, 503 before or on failure.",
     )
     def healthz() -> JSONResponse:
         if runtime.pilot is not None:

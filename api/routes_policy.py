@@ -7,10 +7,10 @@ from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from pilotkg.api.app import pilot_of
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from pilotkg.api.app import pilot_of
 from pilotkg.models import Article, Direction, Group
 from pilotkg.results import CoverageReport, MatchResult, SearchHit
 from pilotkg.service import Pilot
@@ -70,9 +70,14 @@ def router(settings: Settings) -> APIRouter:
     class CheckRequest(BaseModel):
         text: Text
         direction: int | None = Field(
-            None, ge=1, le=99, description="方向序号；缺省时核对最匹配的方向 / direction number; default: best matches"
+            None,
+            ge=1,
+            le=99,
+            description="方向序号；缺省时核对最匹配的方向 / direction number; default: the best matches",
         )
-        top: int = Field(1, ge=1, le=16, description="未指定方向时核对前几个方向 / how many best directions to check")
+        top: int = Field(
+            1, ge=1, le=16, description="未指定方向时核对前几个方向 / how many best directions to check"
+        )
 
     r = APIRouter(prefix="/api")
     PilotDep = Annotated[Pilot, Depends(pilot_of)]
@@ -91,7 +96,8 @@ def router(settings: Settings) -> APIRouter:
         "/check",
         tags=["policy"],
         summary="核对要求 / check requirements",
-        description="逐条核对方向要求：已满足 ✓、未提及 ✗、不符合 ⚠（给出陈述值与要求值）、待确认 ?；证据为原文偏移。 / "
+        description="逐条核对方向要求：已满足 ✓、未提及 ✗、不符合 ⚠（给出陈述值与要求值）、待确认 ?；"
+        "证据为原文偏移。 / "
         "Requirement checklist of a direction: addressed, missing, violated (stated vs required), uncertain; "
         "evidence carries offsets into the text as sent.",
     )
@@ -102,7 +108,8 @@ def router(settings: Settings) -> APIRouter:
         "/search",
         tags=["policy"],
         summary="快速搜索 / search",
-        description="在方向、要求与条款中混合检索（向量 + BM25）。 / Hybrid search over directions, requirements, articles.",
+        description="在方向、要求与条款中混合检索（向量 + BM25）。 / "
+        "Hybrid search over directions, requirements and articles.",
     )
     def search(
         pilot: PilotDep,
@@ -126,8 +133,8 @@ def router(settings: Settings) -> APIRouter:
     def directions(pilot: PilotDep) -> list[Direction]:
         return pilot.directions()
 
-    @r.get("/directions/{n}", tags=["browse"], summary="一个方向及其要求 / one direction with its requirements")
-    def direction(pilot: PilotDep, n: Annotated[int, Path(ge=1, description="方向序号 / number")]) -> Direction:
+    @r.get("/directions/{n}", tags=["browse"], summary="一个方向及其要求 / a direction and its requirements")
+    def direction(pilot: PilotDep, n: Annotated[int, Path(ge=1, description="序号 / number")]) -> Direction:
         return pilot.direction(n)
 
     @r.get("/articles", tags=["browse"], summary="管理办法各条 / the articles of the measures")

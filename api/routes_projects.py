@@ -5,11 +5,11 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Response
-from pydantic import BeforeValidator
-
 from pilotkg.api import auth
 from pilotkg.api.app import pilot_of
-from pilotkg.errors import NotFoundError
+from pydantic import BeforeValidator
+
+from pilotkg.errors import AccessDenied, NotFoundError
 from pilotkg.projects import ImportReport, ProjectIn, ProjectOut
 from pilotkg.service import Pilot
 
@@ -29,11 +29,27 @@ Projects = Annotated[
     BeforeValidator(_as_list),
     Body(
         max_length=MAX_PROJECTS_PER_REQUEST,
-        description="一个项目对象，或项目对象数组（至多 1000 个） / one project object, or an array of them (≤ 1000)",
+        description="一个项目对象，或项目对象数组（至多 1000 个） / "
+        "one project object, or an array of them (≤ 1000)",
     ),
 ]
 
 ProjectId = Annotated[str, Path(min_length=1, max_length=64, description="项目编号 / project id")]
+
+
+def _refuse_foreign_ids(pilot: Pilot, projects: list[ProjectIn], owner: str) -> None:
+    """Re-submitting an id replaces that project, so an applicant may only reuse its own ids."""
+    for p in projects:
+        try:
+            existing = pilot.get_project(p.id)
+        except NotFoundError:
+            continue
+        if existing.owner != owner:
+            raise AccessDenied(
+                f"project id {p.id} is already used by another applicant; choose another id",
+                f"项目编号 {p.id} 已被其他申报单位使用，请更换编号",
+                where=f"project/{p.id}",
+            )
 
 
 def router() -> APIRouter:
@@ -45,7 +61,8 @@ def router() -> APIRouter:
         description=(
             "提交一个或一批项目（整批校验申报条件，全部通过才写入）。申报单位令牌提交的项目归该单位所有；"
             "匿名不可提交。新建返回 201，仅更新返回 200；违反申报条件返回 422 并附逐条报告。 / "
-            "Submit one project or a batch (checked against the eligibility rules as a whole, all or nothing). "
+            "Submit one project or a batch (checked against the eligibility rules as a whole, "
+            "all or nothing). "
             "An applicant token owns what it submits; anonymous callers cannot submit. 201 when something "
             "was created, 200 when only updated; rule violations → 422 with the full report."
         ),
@@ -54,6 +71,8 @@ def router() -> APIRouter:
     )
     def submit(projects: Projects, who: Who, pilot: PilotDep, response: Response) -> ImportReport:
         owner = auth.submit_owner(who)
+        if owner is not None:
+            _refuse_foreign_ids(pilot, projects, owner)
         report = pilot.submit_projects(projects, owner=owner)
         if not report.created:
             response.status_code = 200

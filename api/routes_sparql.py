@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
-
 from pilotkg.api import auth
 from pilotkg.api.app import pilot_of
 from pilotkg.api.errors import NotAcceptable, UnsupportedMediaType
+from starlette.concurrency import run_in_threadpool
+
 from pilotkg.errors import QueryError, UpdateForbidden
-from pilotkg.iri import POLICY_GRAPH
+from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
+from pilotkg.store import QueryResult
 
 # (media type, QueryResult.serialize format), in the server's order of preference.
 RESULT_OFFERS: list[tuple[str, str]] = [
@@ -135,7 +137,9 @@ async def read_protocol(request: Request) -> ProtocolRequest:
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             raise QueryError(
-                f"the request body exceeds {MAX_BODY_BYTES} bytes", f"请求体超过 {MAX_BODY_BYTES} 字节", where="body"
+                f"the request body exceeds {MAX_BODY_BYTES} bytes",
+                f"请求体超过 {MAX_BODY_BYTES} 字节",
+                where="body",
             )
         if ctype == "application/sparql-update":
             raise _update_forbidden()
@@ -183,6 +187,14 @@ def _update_forbidden() -> UpdateForbidden:
     )
 
 
+def serialize(result: QueryResult, fmt: str) -> tuple[bytes, str]:
+    if fmt == "rdfxml":
+        # RDF/XML is what SPARQLWrapper and rdflib's SPARQLStore ask for by default for graph
+        # results; QueryResult.serialize has no RDF/XML, so it is written here from the same triples.
+        return ox.serialize(result.triples, format=ox.RdfFormat.RDF_XML), "application/rdf+xml"
+    return result.serialize(fmt)
+
+
 def _not_acceptable(offers: list[tuple[str, str]]) -> NotAcceptable:
     available = ", ".join(dict.fromkeys(m for m, _ in offers))
     return NotAcceptable(
@@ -195,8 +207,16 @@ def _not_acceptable(offers: list[tuple[str, str]]) -> NotAcceptable:
 def service_description(endpoint: str) -> str:
     results = " ".join(
         f"<http://www.w3.org/ns/formats/{f}>"
-        for f in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                  "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
+        for f in (
+            "SPARQL_Results_JSON",
+            "SPARQL_Results_XML",
+            "SPARQL_Results_CSV",
+            "SPARQL_Results_TSV",
+            "Turtle",
+            "N-Triples",
+            "JSON-LD",
+            "RDF_XML",
+        )
     )
     return f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -223,7 +243,10 @@ DOCS: dict[str, Any] = {
     ),
     "response_class": Response,
     "responses": {
-        200: {"content": {m: {} for m, _ in RESULT_OFFERS + GRAPH_OFFERS}, "description": "查询结果 / query results"}
+        200: {
+            "content": {m: {} for m, _ in RESULT_OFFERS + GRAPH_OFFERS},
+            "description": "查询结果 / query results",
+        }
     },
 }
 
@@ -241,23 +264,23 @@ def router() -> APIRouter:
         accept = request.headers.get("accept")
         if negotiate(accept, RESULT_OFFERS) is None and negotiate(accept, GRAPH_OFFERS) is None:
             raise _not_acceptable(RESULT_OFFERS + GRAPH_OFFERS)  # refused before spending time on the query
-        auth.check_graphs(who, proto.default_graphs + proto.named_graphs)
+        requested = proto.default_graphs + proto.named_graphs
+        auth.check_graphs(who, requested)
+        # The protocol's graph parameters can narrow the caller's view, never widen it.
+        include_projects = who.sees_projects_graph and (not requested or PROJECTS_GRAPH in requested)
         settings: Settings = request.app.state.settings
         result = await run_in_threadpool(
-            pilot.sparql,
-            proto.query,
-            include_projects=who.sees_projects_graph,
-            timeout_s=settings.sparql_timeout_s,
+            pilot.sparql, proto.query, include_projects=include_projects, timeout_s=settings.sparql_timeout_s
         )
         offers = GRAPH_OFFERS if result.kind == "graph" else RESULT_OFFERS
         chosen = negotiate(accept, offers)
         if chosen is None:
             raise _not_acceptable(offers)
-        body, media_type = await run_in_threadpool(result.serialize, chosen[1])
+        body, media_type = await run_in_threadpool(serialize, result, chosen[1])
         if media_type.startswith("text/") and "charset" not in media_type:
             media_type += "; charset=utf-8"
         return Response(body, media_type=media_type, headers={"Vary": "Accept, Authorization"})
 
     r.add_api_route("/sparql", sparql, methods=["GET"], operation_id="sparql_get", name="sparql", **DOCS)
-    r.add_api_route("/sparql", sparql, methods=["POST"], operation_id="sparql_post", name="sparql_post", **DOCS)
+    r.add_api_route("/sparql", sparql, methods=["POST"], operation_id="sparql_post", name="sparql_p", **DOCS)
     return r

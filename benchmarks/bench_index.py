@@ -45,9 +45,10 @@ def make_points(
     dense = clustered(n, centres, rng)
     points = []
     for i in range(n):
-        ids, counts = np.unique(rng.zipf(1.2, size=terms).clip(1, vocab - 1), return_counts=True)
-        # BM25's term-frequency part (k1=1.2, b=0.75); continuous, like the real indexer's.
-        tf = counts * 2.2 / (counts + 1.2 * (0.25 + 0.75 * counts.sum() / terms))
+        length = int(rng.integers(terms // 2, terms * 3 // 2))
+        ids, counts = np.unique(rng.zipf(1.2, size=length).clip(1, vocab - 1), return_counts=True)
+        # BM25's term-frequency part (k1=1.2, b=0.75, avgdl=terms), as the real indexer stores it.
+        tf = counts * 2.2 / (counts + 1.2 * (0.25 + 0.75 * length / terms))
         points.append(
             IndexPoint(
                 id=f"{KINDS[i % 4]}/{i}",

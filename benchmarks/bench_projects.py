@@ -61,7 +61,7 @@ def generate(n: int, corpus: Corpus, seed: int = 7) -> list[dict[str, object]]:
         out.append({
             "id": f"BENCH-{i:07d}",
             "name": f"第{d}方向示范项目{i}",
-            "description": f"面向{region}的安全应急装备应用试点示范项目，采用物联网、5G 与人工智能技术。编号 {i}。",
+            "description": f"面向{region}的安全应急装备应用试点示范项目，采用物联网、5G 与人工智能。{i}",
             "direction": d,
             "lead_unit": {"name": lead, "type": rnd.choice(TYPES), "region": region},
             "partners": [{"name": p, "type": rnd.choice(TYPES)} for p in ps],

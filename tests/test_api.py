@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
 from pilotkg.api.app import create_app
+
 from pilotkg.errors import StoreError
 from pilotkg.graph import build as build_graph
 from pilotkg.service import Pilot, build_index
@@ -86,7 +86,9 @@ def test_healthz_is_503_until_the_pilot_is_open_and_routes_say_so(settings: Sett
 
 def test_a_failed_start_is_reported_not_hidden(settings: Settings) -> None:
     def broken(s: Settings) -> Pilot:
-        raise StoreError("index missing: run pilotkg build", "索引缺失：请先运行 pilotkg build", where="data/qdrant")
+        raise StoreError(
+            "index missing: run pilotkg build", "索引缺失：请先运行 pilotkg build", where="data/qdrant"
+        )
 
     with TestClient(create_app(settings, pilot_factory=broken)) as c:
         deadline = time.monotonic() + 10
@@ -183,7 +185,9 @@ def test_malformed_json_is_422_bilingual(client: TestClient) -> None:
 
 
 def test_search_filters_kinds_and_limits(client: TestClient) -> None:
-    r = client.get("/api/search", params={"q": "尾矿库漫顶溃坝", "limit": 3, "kind": ["direction", "article"]})
+    r = client.get(
+        "/api/search", params={"q": "尾矿库漫顶溃坝", "limit": 3, "kind": ["direction", "article"]}
+    )
     assert r.status_code == 200
     hits = r.json()
     assert 0 < len(hits) <= 3
@@ -194,7 +198,14 @@ def test_search_filters_kinds_and_limits(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "params", [{"q": ""}, {"q": "   "}, {"q": "火灾", "limit": 0}, {"q": "火灾", "limit": 51}, {"q": "火灾", "kind": "x"}]
+    "params",
+    [
+        {"q": ""},
+        {"q": "   "},
+        {"q": "火灾", "limit": 0},
+        {"q": "火灾", "limit": 51},
+        {"q": "火灾", "kind": "x"},
+    ],
 )
 def test_bad_search_parameters_are_422(client: TestClient, params: dict[str, object]) -> None:
     r = client.get("/api/search", params=params)
@@ -217,8 +228,15 @@ def test_directions_groups_and_articles(client: TestClient) -> None:
     assert a12["label"] == "第十二条"
 
 
-@pytest.mark.parametrize(("path", "status"), [("/api/directions/17", 404), ("/api/articles/20", 404),
-                                              ("/api/directions/0", 422), ("/api/directions/abc", 422)])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/directions/17", 404),
+        ("/api/articles/20", 404),
+        ("/api/directions/0", 422),
+        ("/api/directions/abc", 422),
+    ],
+)
 def test_unknown_or_invalid_ids(client: TestClient, path: str, status: int) -> None:
     r = client.get(path)
     assert r.status_code == status
@@ -271,19 +289,14 @@ def test_unknown_route_and_wrong_method_are_bilingual(client: TestClient) -> Non
     assert_bilingual(r.json(), "method_not_allowed")
 
 
-def test_unexpected_errors_do_not_leak_internals(settings: Settings) -> None:
-    def leaky(s: Settings) -> Pilot:
-        pilot = Pilot.open(s)
+def test_unexpected_errors_do_not_leak_internals(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("secret /srv/internal/path detail")
 
-        def boom(*args: object, **kwargs: object) -> object:
-            raise RuntimeError("secret /srv/internal/path detail")
-
-        pilot.search = boom  # type: ignore[method-assign]
-        return pilot
-
-    with TestClient(create_app(settings, pilot_factory=leaky), raise_server_exceptions=False) as c:
-        wait_ready(c)
-        r = c.get("/api/search", params={"q": "火灾"})
-        assert r.status_code == 500
-        assert_bilingual(r.json(), "internal_error")
-        assert "secret" not in r.text and "Traceback" not in r.text
+    # The running app's own Pilot, so no second Pilot opens the same store.
+    monkeypatch.setattr(client.app.state.runtime.pilot, "search", boom)  # type: ignore[attr-defined]
+    quiet = TestClient(client.app, raise_server_exceptions=False)  # same app, lifespan already running
+    r = quiet.get("/api/search", params={"q": "火灾"})
+    assert r.status_code == 500
+    assert_bilingual(r.json(), "internal_error")
+    assert "secret" not in r.text and "Traceback" not in r.text

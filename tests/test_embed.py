@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -165,6 +166,16 @@ def test_missing_model_folder_tells_user_to_build(tmp_path: Path) -> None:
     assert err.exit_code == 11 and err.http_status == 503
     with pytest.raises(ModelError):
         SentenceTransformerEmbedder(tmp_path / "nothing-here")
+
+
+def test_corrupt_weights_raise_model_error(e5_model_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(e5_model_dir, broken, ignore=shutil.ignore_patterns("model.safetensors"))
+    with (e5_model_dir / "model.safetensors").open("rb") as src:
+        (broken / "model.safetensors").write_bytes(src.read(1_000_000))
+    with pytest.raises(ModelError, match="pilotkg model build --force") as info:
+        SentenceTransformerEmbedder(broken)
+    assert info.value.where == str(broken)
 
 
 def test_clear_embedder_cache() -> None:

@@ -1,33 +1,33 @@
-"""The portal page in a real browser (system Chromium driven by Playwright) against a real server.
-
-Uses the real default model when ``data/models/multilingual-e5-small`` exists: the repo's built
-``data/`` when its index was built with that model, else an index built into a temp folder. Without
-the model folder it falls back to the hash embedder (the page is still fully exercised).
+"""The portal page in a real browser (system Chromium driven by Playwright) against a real server
+running the real model (the session's ``built_settings``: graph + index built with multilingual-e5-small).
 A screenshot is kept at ``artifacts/portal.png`` for a person to look at.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from pilotkg.api.app import create_app, serve_in_thread
 from playwright.sync_api import Browser, Page, Request, sync_playwright
 
-from pilotkg.api.app import create_app, serve_in_thread
-from pilotkg.graph import build as build_graph
-from pilotkg.service import build_index
 from pilotkg.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "data" / "models" / "multilingual-e5-small"
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 FIRE = (
@@ -38,27 +38,14 @@ FIRE = (
 OFF_TOPIC = "今天中午食堂的红烧肉很好吃，下午我们去体育馆打篮球，晚上看了一场电影。"
 
 
-def _fresh(tmp: Path) -> Settings:
-    if MODEL.is_dir():
-        s = Settings(data_dir=tmp, model_dir=MODEL, corpus_dir=REPO / "corpus")
-    else:
-        s = Settings(embedder="hash", data_dir=tmp, corpus_dir=REPO / "corpus")
-    build_graph(s)
-    build_index(s)
-    return s
-
-
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    built = REPO / "data"
-    if MODEL.is_dir() and (built / "qdrant").is_dir() and (built / "oxigraph").is_dir():
-        try:
-            with serve_in_thread(create_app(Settings(data_dir=built, corpus_dir=REPO / "corpus"))) as base:
-                yield base
-            return
-        except RuntimeError:
-            pass  # the repo's index was built with another model or is stale: build our own below
-    with serve_in_thread(create_app(_fresh(tmp_path_factory.mktemp("portal-data")))) as base:
+def base_url(built_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # A private copy of the session's data dir: the server opens its own store and index, and must
+    # not contend for locks with the session-wide Pilot other tests hold on the original.
+    data = tmp_path_factory.mktemp("portal") / "data"
+    shutil.copytree(built_settings.data_dir, data)
+    settings = built_settings.model_copy(update={"data_dir": data})
+    with serve_in_thread(create_app(settings)) as base:
         yield base
 
 
@@ -86,9 +73,11 @@ def page(browser: Browser, base_url: str) -> Iterator[Page]:
     # The browser logs every 4xx fetch as a console error; those are tested answers, not faults.
     pg.on(
         "console",
-        lambda m: problems.append(f"console: {m.text}")
-        if m.type == "error" and "responded with a status of 4" not in m.text
-        else None,
+        lambda m: (
+            problems.append(f"console: {m.text}")
+            if m.type == "error" and "responded with a status of 4" not in m.text
+            else None
+        ),
     )
     pg.set_default_timeout(60_000)
     pg.goto(base_url + "/")

@@ -283,7 +283,7 @@
         if (d.demand) content.append(el('p', {}, el('strong', { text: '示范要求：' }), d.demand.text));
         content.append(el('p', { class: 'muted', text: `拆分出的要求（${d.requirements.length} 条）：` }));
         content.append(el('ol', { class: 'req-mini' }, d.requirements.map((r) => el('li', {},
-          el('span', { class: `kind-tag ${r.kind}`, text: KIND[r.kind] || r.kind }), r.text))));
+          el('span', { class: `kind-tag k-${r.kind}`, text: KIND[r.kind] || r.kind }), r.text))));
         block.append(el('details', { class: 'item', id: `direction-${d.number}` },
           el('summary', {}, el('span', { class: 'num', text: d.label }), d.name), content));
       }
@@ -337,7 +337,7 @@
         const target = kind === 'requirement' && h.direction ? `#browse/direction/${h.direction}`
           : (kind === 'direction' || kind === 'article') ? `#browse/${kind}/${num}` : '#browse';
         list.append(el('li', { class: 'hit', 'data-id': h.id },
-          el('span', { class: `kind-tag ${h.kind}`, text: HIT_KIND[h.kind] || h.kind }),
+          el('span', { class: `kind-tag k-${h.kind}`, text: HIT_KIND[h.kind] || h.kind }),
           el('a', { href: target, text: h.title }),
           h.text && h.text !== h.title ? el('p', { text: h.text.length > 160 ? `${h.text.slice(0, 160)}…` : h.text }) : null,
           el('p', { class: 'meta', text: `${h.id} · 得分 ${h.score.toFixed(3)}` })));

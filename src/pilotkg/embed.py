@@ -174,6 +174,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         self._lock = threading.Lock()
 
         import torch
+        from safetensors import SafetensorError
         from sentence_transformers import SentenceTransformer
 
         # A 2-core box: one intra-op thread per core. More threads than cores only adds
@@ -186,7 +187,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
             model = SentenceTransformer(
                 str(model_dir), device="cpu", local_files_only=True, trust_remote_code=False
             )
-        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        except (OSError, ValueError, RuntimeError, KeyError, SafetensorError) as exc:
             raise ModelError(
                 f"Cannot load the embedding model from {model_dir}: {exc}. "
                 "Rebuild it with `pilotkg model build --force`.",
@@ -248,9 +249,12 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         sums = np.zeros((len(docs), self.dim), dtype=np.float64)
         weights = np.zeros(len(docs), dtype=np.float64)
         order = sorted(range(len(windows)), key=lambda w: -len(windows[w][1]))
+        # Full 512-token windows: attention scores grow with the square of the length, so a
+        # quarter of the usual batch keeps peak memory near that of a batch of short passages.
+        step = max(1, self.batch_size // 4)
         with torch.inference_mode():
-            for b in range(0, len(order), self.batch_size):
-                batch = [windows[w] for w in order[b : b + self.batch_size]]
+            for b in range(0, len(order), step):
+                batch = [windows[w] for w in order[b : b + step]]
                 width = max(len(c) for _, c in batch) + 2
                 input_ids = torch.full((len(batch), width), self._pad, dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)

@@ -312,7 +312,7 @@ def _normalise_filters(filters: Filters | None) -> tuple[_Match, ...] | None:
                 return None
             if all(isinstance(v, str) for v in items):
                 out.append(_Match(key, tuple(str(v) for v in items)))
-            elif all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            elif all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in items):
                 out.append(_Match(key, tuple(int(v) for v in items)))
             else:
                 raise InputError(
@@ -322,6 +322,8 @@ def _normalise_filters(filters: Filters | None) -> tuple[_Match, ...] | None:
                 )
         elif isinstance(value, str | int):  # bool is an int subclass and is kept as bool
             out.append(_Match(key, value))
+        elif isinstance(value, np.integer):
+            out.append(_Match(key, int(value)))
         else:
             raise InputError(
                 f"filter values must be str, int, bool or a list of them, not {type(value).__name__}",
@@ -411,9 +413,10 @@ class _QdrantIndex(ABC):
                 "the vector index was opened read-only", "向量索引以只读方式打开，不能写入", where=collection
             )
 
-    def _meta(self, collection: str) -> _Meta:
+    def _meta(self, collection: str, *, fresh: bool = False) -> _Meta:
+        """The collection's model record; cached, as it changes only when the collection is rebuilt."""
         _check_name(collection)
-        cached = self._meta_cache.get(collection)
+        cached = None if fresh else self._meta_cache.get(collection)
         if cached is not None:
             return cached
         if not self._exists(collection):
@@ -639,7 +642,7 @@ class _QdrantIndex(ABC):
         exclude_ids: Sequence[str] = (),
         score_threshold: float | None = None,
     ) -> list[Hit]:
-        """ "More like this": dense search from a stored point's own vector, excluding that point."""
+        """More like this: dense search from a stored point's own vector, excluding that point."""
         self._meta(collection)
         raws = self._retrieve(collection, [point_uuid(point_id)], True)
         if not raws or raws[0].dense is None:
@@ -692,7 +695,7 @@ class _QdrantIndex(ABC):
         return 0 if matches is None else self._count(collection, matches)
 
     def info(self, collection: str) -> CollectionInfo:
-        meta = self._meta(collection)
+        meta = self._meta(collection, fresh=True)
         return CollectionInfo(
             name=collection,
             backend=self.backend,
@@ -703,7 +706,8 @@ class _QdrantIndex(ABC):
 
     def check_model(self, collection: str, model_name: str, dim: int) -> None:
         """Refuse to serve queries embedded by a model other than the one the index was built with."""
-        meta = self._meta(collection)
+        # Fresh: another process may have rebuilt the collection since this handle cached it.
+        meta = self._meta(collection, fresh=True)
         if meta.model_name != model_name or meta.dim != dim:
             raise ModelError(
                 f"the index was built with {meta.model_name} (dim {meta.dim}) but the configured embedder"

@@ -24,6 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
@@ -38,12 +39,12 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-from rdflib import RDF, XSD, Graph, Namespace, URIRef
+from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib import Literal as Lit
 from rdflib.namespace import DCTERMS, ORG, SKOS
 
 from pilotkg import iri
-from pilotkg.eligibility import EligibilityReport, check_eligibility, compile_rules
+from pilotkg.eligibility import EligibilityReport, check_eligibility, compile_rules, deadline_notice
 from pilotkg.errors import InputError, NotFoundError, ShapeViolation
 from pilotkg.models import Corpus
 from pilotkg.results import Status
@@ -127,7 +128,7 @@ class Unit(BaseModel):
     @classmethod
     def _type_alias(cls, v: object) -> object:
         if isinstance(v, str):
-            key = " ".join(unicodedata.normalize("NFKC", v).lower().replace("_", " ").replace("-", " ").split())
+            key = " ".join(re.sub(r"[_\-]", " ", unicodedata.normalize("NFKC", v).lower()).split())
             return v.strip() if v.strip() in UNIT_TYPES else _UNIT_ALIASES.get(key, v)
         return v
 
@@ -145,7 +146,9 @@ class ProjectIn(BaseModel):
 
     id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\s/\\#?%]{1,64}$")]
     name: Name
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION)]
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION)
+    ]
     direction: Annotated[int, Field(ge=1, le=99)]
     lead_unit: Unit
     partners: Annotated[list[Unit], Field(max_length=100)] = []
@@ -302,9 +305,12 @@ class ReadResult(BaseModel):
     seconds: float
 
 
-def read_projects(path: Path, *, progress: Progress | None = None) -> ReadResult:
+def read_projects(
+    path: Path, *, corpus: Corpus | None = None, progress: Progress | None = None
+) -> ReadResult:
     """Read a projects file: ``.json`` (an array, one project object, or ``{"projects": [...]}``),
-    ``.jsonl`` or ``.csv``. Raises ProjectInputError listing every bad row."""
+    ``.jsonl`` or ``.csv``. Raises ProjectInputError listing every bad row; with ``corpus``, rows
+    naming a direction the guide lacks or a batch without a deadline are bad rows too."""
     t0 = time.perf_counter()
     file = str(path)
     suffix = path.suffix.lower()
@@ -318,6 +324,7 @@ def read_projects(path: Path, *, progress: Progress | None = None) -> ReadResult
     projects: list[ProjectIn] = []
     lines: dict[str, int] = {}
     errors: list[RowError] = []
+    known = _CorpusFacts.of(corpus) if corpus is not None else None
     n = 0
     try:
         for line, row in readers[suffix](path, errors):
@@ -325,10 +332,17 @@ def read_projects(path: Path, *, progress: Progress | None = None) -> ReadResult
             if isinstance(row, dict):
                 try:
                     p = ProjectIn.model_validate({k: v for k, v in row.items() if not str(k).startswith("_")})
-                    projects.append(p)
-                    lines.setdefault(p.id, line)
                 except ValidationError as exc:
                     errors += _row_errors(exc, file, line)
+                    continue
+                if p.id in lines:
+                    errors.append(RowError.of(file, line, "id", p.id, f"id repeats line {lines[p.id]}",
+                                              f"项目编号与第 {lines[p.id]} 行重复"))
+                    continue
+                if known is not None:
+                    errors += known.row_errors(p, file, line)
+                projects.append(p)
+                lines[p.id] = line
             else:
                 errors.append(RowError.of(file, line, None, None, "a project must be a JSON object",
                                           "每个项目须为一个 JSON 对象"))
@@ -358,7 +372,9 @@ def _jsonl_rows(path: Path, errors: list[RowError]) -> Rows:
             try:
                 yield no, json.loads(text)
             except json.JSONDecodeError as exc:
-                errors.append(RowError.of(str(path), no, None, None, f"not JSON: {exc.msg}", "不是合法的 JSON"))
+                errors.append(
+                    RowError.of(str(path), no, None, None, f"not JSON: {exc.msg}", "不是合法的 JSON")
+                )
 
 
 _WS = re.compile(r"\s*")
@@ -593,7 +609,8 @@ def _add_project(g: Graph, p: ProjectIn) -> None:
             add((m, PK.region, Lit(unit.region)))
 
 
-def enrichment_graph(project_id: str, e: Enrichment, corpus: Corpus) -> Graph:
+def enrichment_graph(project_id: str, e: Enrichment, corpus: Corpus, *, into: Graph | None = None) -> Graph:
+    """The matcher's verdict on a project as triples (added to ``into`` when given)."""
     where = f"project/{project_id}"
     if e.matched_direction not in {d.number for d in corpus.directions}:
         raise InputError(
@@ -608,10 +625,10 @@ def enrichment_graph(project_id: str, e: Enrichment, corpus: Corpus) -> Graph:
             f"项目 {project_id} 的覆盖结果：未知的要求编号 {'、'.join(unknown)}",
             where=where,
         )
-    g = Graph()
+    g = Graph() if into is None else into
     node = project_iri(project_id)
     g.add((node, PK.matchedDirection, _node(iri.direction(e.matched_direction))))
-    g.add((node, PK.matchConfidence, Lit(round(e.confidence, 4), datatype=XSD.decimal)))
+    g.add((node, PK.matchConfidence, Lit(Decimal(str(round(e.confidence, 4))))))
     for req_id, status in sorted(e.statuses.items()):
         st = _sub(node, "coverage", req_id)
         g.add((st, RDF.type, PK.CoverageStatement))
@@ -643,14 +660,16 @@ def import_projects(
     say = progress or (lambda _stage, _done, _total: None)
     t0 = time.perf_counter()
     ruleset = rules or compile_rules(corpus)
-    _check_against_corpus(projects, corpus, ruleset.deadline_batches, source, lines or {})
+    _check_against_corpus(projects, corpus, source, lines or {})
     t1 = time.perf_counter()
     say("check", 0, len(projects))
     g = project_graph(projects, corpus)
     ids = [p.id for p in projects]
     existing = _existing_projects(store, ids)
     context = _stored_context(store, projects, exclude=set(ids))
-    report = check_eligibility(g, [project_iri(i) for i in ids], context, ruleset, lines=lines)
+    report = check_eligibility(
+        g, [project_iri(i) for i in ids], context, ruleset, lines=lines, source=source
+    )
     say("check", len(projects), len(projects))
     if not report.conforms:
         n = len(report.violations)
@@ -664,7 +683,7 @@ def import_projects(
     enriched = 0
     if enrich is not None:
         for i, p in enumerate(projects, start=1):
-            g += enrichment_graph(p.id, enrich(p), corpus)
+            enrichment_graph(p.id, enrich(p), corpus, into=g)
             enriched += 1
             if i % 100 == 0 or i == len(projects):
                 say("enrich", i, len(projects))
@@ -706,7 +725,7 @@ def import_file(
     t0 = time.perf_counter()
     corpus = load_corpus(settings.corpus_dir)
     policy_text = _policy_text(settings.corpus_dir / corpus.source)
-    read = read_projects(path, progress=progress)
+    read = read_projects(path, corpus=corpus, progress=progress)
     rules = compile_rules(corpus, policy_text=policy_text)
     own = store is None
     st = open_store(settings) if store is None else store
@@ -730,33 +749,46 @@ def _policy_text(path: Path) -> str | None:
         return None
 
 
-def _check_against_corpus(
-    projects: Sequence[ProjectIn], corpus: Corpus, batches: set[int], source: str, lines: dict[str, int]
-) -> None:
-    known = {d.number for d in corpus.directions}
-    errors: list[RowError] = []
-    seen: Counter[str] = Counter()
-    for p in projects:
-        line = lines.get(p.id, 0)
-        seen[p.id] += 1
-        if seen[p.id] == 2:
-            errors.append(RowError.of(source, line, "id", p.id, "id is repeated in the file", "文件中项目编号重复"))
-        for n in (p.direction, *p.extra_directions):
-            if n not in known:
-                errors.append(
-                    RowError.of(
-                        source, line, "direction", n,
-                        f"no direction {n} in the guide (1–{max(known)})", f"指南中没有第 {n} 个方向",
-                    )
-                )
-        if batches and p.batch not in batches:
-            errors.append(
-                RowError.of(
-                    source, line, "batch", p.batch,
-                    f"the notice sets no deadline for batch {p.batch} (batches: {sorted(batches)})",
-                    f"通知未规定第 {p.batch} 批的申报截止日期（现有批次：{sorted(batches)}）",
-                )
+class _CorpusFacts(BaseModel):
+    directions: set[int]
+    batches: set[int]  # batches the deadline notice dates; empty = no deadline stated
+
+    @classmethod
+    def of(cls, corpus: Corpus) -> _CorpusFacts:
+        notice = deadline_notice(corpus)
+        return cls(
+            directions={d.number for d in corpus.directions},
+            batches={d.batch for d in notice.deadlines} if notice else set(),
+        )
+
+    def row_errors(self, p: ProjectIn, file: str, line: int) -> list[RowError]:
+        out = [
+            RowError.of(
+                file, line, "direction", n, f"no direction {n} in the guide", f"指南中没有第 {n} 个方向"
             )
+            for n in (p.direction, *p.extra_directions) if n not in self.directions
+        ]
+        if self.batches and p.batch not in self.batches:
+            b = sorted(self.batches)
+            out.append(RowError.of(file, line, "batch", p.batch,
+                                   f"the notice sets no deadline for batch {p.batch} (batches: {b})",
+                                   f"通知未规定第 {p.batch} 批的申报截止日期（现有批次：{b}）"))
+        return out
+
+
+def _check_against_corpus(
+    projects: Sequence[ProjectIn], corpus: Corpus, source: str, lines: dict[str, int]
+) -> None:
+    """What :func:`read_projects` checks with a corpus, for projects handed over as a list."""
+    facts = _CorpusFacts.of(corpus)
+    errors: list[RowError] = []
+    seen: set[str] = set()
+    for i, p in enumerate(projects, start=1):
+        line = lines.get(p.id, i)
+        if p.id in seen:
+            errors.append(RowError.of(source, line, "id", p.id, "id is repeated", "项目编号重复"))
+        seen.add(p.id)
+        errors += facts.row_errors(p, source, line)
     if errors:
         raise ProjectInputError(InputReport(file=source, rows=len(projects), errors=errors))
 
@@ -786,8 +818,9 @@ def _subjects_of(store: GraphStore, ids: Sequence[str]) -> list[str]:
         values = _values(project_iri(i) for i in ids[k : k + _CHUNK])
         res = store.query(
             f"PREFIX pk: <{PK}> PREFIX org: <{ORG}> SELECT DISTINCT ?s WHERE {{ VALUES ?p {{ {values} }} "
-            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ {{ ?p a pk:Project BIND(?p AS ?s) }} UNION {{ ?p pk:consortium ?s }}"
-            " UNION { ?p pk:coverage ?s } UNION { ?p pk:consortium ?c . ?s org:organization ?c } } }",
+            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ {{ ?p a pk:Project BIND(?p AS ?s) }} "
+            "UNION { ?p pk:consortium ?s } UNION { ?p pk:coverage ?s } "
+            "UNION { ?p pk:consortium ?c . ?s org:organization ?c } } }",
             named_graphs=[iri.PROJECTS_GRAPH],
         )
         out += [r["s"].value for r in res.rows]

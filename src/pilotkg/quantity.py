@@ -407,7 +407,13 @@ def _lies_below(high: float | None, high_inc: bool, low: float | None, low_inc: 
     return high < low or (high == low and not (high_inc and low_inc))
 
 
+# Durations, lengths, rates and counts cannot be negative: an open lower end means 0.
+_NON_NEGATIVE = {"duration", "length", "frequency", "count"}
+
+
 def _within(inner: Quantity, outer: Quantity) -> bool:
+    if inner.low is None and inner.dimension in _NON_NEGATIVE:
+        inner = inner.model_copy(update={"low": 0.0, "low_inclusive": True})
     low_ok = outer.low is None or (inner.low is not None and (
         inner.low > outer.low
         or (inner.low == outer.low and (outer.low_inclusive or not inner.low_inclusive))))

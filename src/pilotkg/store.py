@@ -18,10 +18,11 @@ beyond that new queries are refused (StoreError) rather than piling up.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -37,6 +38,13 @@ if TYPE_CHECKING:
     from pilotkg.settings import Settings
 
 MAX_ABANDONED = 4
+# Triples per INSERT DATA operation. Virtuoso 7's SPARQL parser runs out of stack ("SP030 … memory
+# exhausted") past ~4,990 triples in one operation; several operations in one request are still one
+# transaction there as in Oxigraph, so a big graph is still replaced atomically.
+INSERT_CHUNK = 2000
+# Subjects per DELETE … VALUES operation: Virtuoso refuses some thousands of VALUES rows ("Too many
+# arguments for standard built-in function").
+DELETE_CHUNK = 1000
 ResultKind = Literal["bindings", "boolean", "graph", "update"]
 TermType = Literal["uri", "literal", "bnode", "triple"]
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -220,26 +228,38 @@ def _ntriples(g: rdflib.Graph) -> str:
     return ox.serialize(to_oxigraph(g), format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
 
 
+def _insert_ops(graph_iri: str, g: rdflib.Graph) -> list[str]:
+    """``INSERT DATA`` operations of at most ``INSERT_CHUNK`` triples each (for one request)."""
+    gi = _iri_ref(graph_iri)
+    # N-Triples escapes \n inside literals, so one line is one triple (str.splitlines would also
+    # split at U+2028 and friends, which N-Triples leaves raw)
+    lines = [ln + "\n" for ln in _ntriples(g).split("\n") if ln]
+    return [
+        f"INSERT DATA {{ GRAPH {gi} {{\n{''.join(lines[i : i + INSERT_CHUNK])}}} }}"
+        for i in range(0, len(lines), INSERT_CHUNK)
+    ]
+
+
 def replace_update(graph_iri: str, g: rdflib.Graph) -> str:
-    gi = _iri_ref(graph_iri)
-    return f"DROP SILENT GRAPH {gi} ;\nINSERT DATA {{ GRAPH {gi} {{\n{_ntriples(g)}}} }}"
+    return " ;\n".join([f"DROP SILENT GRAPH {_iri_ref(graph_iri)}", *_insert_ops(graph_iri, g)])
 
 
-def _delete_op(graph_iri: str, subjects: Sequence[str]) -> str:
+def _delete_ops(graph_iri: str, subjects: Sequence[str]) -> list[str]:
     gi = _iri_ref(graph_iri)
-    values = " ".join(_iri_ref(s) for s in subjects)
-    return (
+    refs = [_iri_ref(s) for s in subjects]
+    return [
         f"DELETE {{ GRAPH {gi} {{ ?s ?p ?o }} }} "
-        f"WHERE {{ VALUES ?s {{ {values} }} GRAPH {gi} {{ ?s ?p ?o }} }}"
-    )
+        f"WHERE {{ VALUES ?s {{ {' '.join(refs[i : i + DELETE_CHUNK])} }} GRAPH {gi} {{ ?s ?p ?o }} }}"
+        for i in range(0, len(refs), DELETE_CHUNK)
+    ]
 
 
 def transaction_update(graph_iri: str, remove_subjects: Sequence[str], add: rdflib.Graph | None) -> str:
     ops = []
     if remove_subjects:
-        ops.append(_delete_op(graph_iri, remove_subjects))
+        ops.extend(_delete_ops(graph_iri, remove_subjects))
     if add is not None and len(add):
-        ops.append(f"INSERT DATA {{ GRAPH {_iri_ref(graph_iri)} {{\n{_ntriples(add)}}} }}")
+        ops.extend(_insert_ops(graph_iri, add))
     return " ;\n".join(ops)
 
 
@@ -255,6 +275,56 @@ def _count(res: QueryResult) -> int:
 
 def _syntax_error(message: str) -> QueryError:
     return QueryError(f"malformed SPARQL: {message}", f"SPARQL 语法错误：{message}", where="query")
+
+
+# --- restricted datasets: what the query text itself must not do ---------------------------------
+
+# Strings, IRIs and comments, matched left to right so that a '#' or a keyword inside one is skipped.
+_OPAQUE = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|' r"'''(?:[^'\\]|\\.|'(?!''))*'''|"
+    r'"(?:[^"\\\n\r]|\\.)*"|' r"'(?:[^'\\\n\r]|\\.)*'|"
+    r'<[^<>"{}|^`\\\x00-\x20]*>|#[^\n\r]*',
+    re.DOTALL,
+)
+# A bare keyword: not part of a variable, prefixed name, blank node label or language tag.
+_BARE = r"(?<![\w?$:@.\-\\%])({})(?![\w:.\-])"
+_SERVICE_OR_DEFINE = re.compile(_BARE.format("SERVICE|DEFINE"), re.IGNORECASE)
+_DATASET_CLAUSE = re.compile(_BARE.format("FROM") + r"\s+(?:NAMED\s+)?(?:<[^>]*>|[^\s{}]+)", re.IGNORECASE)
+
+
+def _mask(sparql: str) -> str:
+    """The text with strings and comments blanked and IRIs emptied, same length and offsets."""
+
+    def blank(m: re.Match[str]) -> str:
+        t = m.group(0)
+        return "<" + "_" * (len(t) - 2) + ">" if t.startswith("<") else " " * len(t)
+
+    return _OPAQUE.sub(blank, sparql)
+
+
+def restrict_query(sparql: str, *, strip_dataset: bool) -> str:
+    """Check a query that must see only its protocol dataset (``named_graphs``), before it runs.
+
+    SERVICE is refused: it would read another endpoint (Oxigraph's own, say) outside the dataset, or
+    make the server fetch any URL. DEFINE is refused: Virtuoso's pragmas (``DEFINE input:default-graph-uri``)
+    replace the dataset, and it is not SPARQL 1.1 anyway. With ``strip_dataset`` the query's FROM / FROM
+    NAMED clauses are cut out: the SPARQL 1.1 Protocol says the protocol dataset replaces them, and
+    Virtuoso 7 lets them win instead, so the client enforces the rule for every remote engine."""
+    masked = _mask(sparql)
+    if m := _SERVICE_OR_DEFINE.search(masked):
+        word = m.group(1).upper()
+        raise QueryError(
+            f"{word} is not allowed in queries on a restricted dataset",
+            f"受限数据集上的查询不允许使用 {word}",
+            where="query",
+        )
+    if not strip_dataset:
+        return sparql
+    out, last = [], 0
+    for m in _DATASET_CLAUSE.finditer(masked):
+        out.append(sparql[last : m.start()] + " ")
+        last = m.end()
+    return "".join(out) + sparql[last:]
 
 
 def _timeout(timeout_s: float) -> QueryTimeout:
@@ -367,6 +437,7 @@ class EmbeddedStore:
         if named_graphs is None:
             kwargs = {"use_default_graph_as_union": True}
         else:  # the protocol dataset replaces any FROM / FROM NAMED of the query
+            sparql = restrict_query(sparql, strip_dataset=False)
             graphs = [ox.NamedNode(g) for g in named_graphs]
             kwargs = {"default_graph": graphs, "named_graphs": graphs}
 
@@ -429,6 +500,44 @@ class EmbeddedStore:
 
 _NO_GRAPH = "urn:pilotkg:no-graph"
 _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
+_ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8"
+_ACCEPT_RESULTS = "application/sparql-results+json"
+_QUERY_FORM = re.compile(_BARE.format("SELECT|ASK|CONSTRUCT|DESCRIBE"), re.IGNORECASE)
+
+
+def _accept_for(sparql: str) -> str:
+    """Ask for triples only when the query makes triples: Virtuoso honours the first type of a mixed
+    Accept for any query form and sends CONSTRUCT results as (non-standard) SPARQL results JSON."""
+    m = _QUERY_FORM.search(_mask(sparql))  # the first form keyword is the query's own, not a subquery's
+    if m is None:
+        return _ACCEPT
+    return _ACCEPT_GRAPH if m.group(1).upper() in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS
+
+
+class _ChallengeAuth(httpx.Auth):
+    """HTTP Basic or Digest, whichever the server's first 401 challenge names (Virtuoso's
+    ``/sparql-auth`` only takes Digest; most other endpoints take Basic). Learned once per store."""
+
+    requires_request_body = True  # a Digest retry re-sends the body
+
+    def __init__(self, user: str, password: str) -> None:
+        self._schemes: dict[str, httpx.Auth] = {
+            "digest": httpx.DigestAuth(user, password),
+            "basic": httpx.BasicAuth(user, password),
+        }
+        self._chosen: httpx.Auth | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._chosen is None:
+            response = yield request
+            if response.status_code != 401:
+                return
+            offered = {h.split(" ", 1)[0].lower() for h in response.headers.get_list("www-authenticate")}
+            scheme = next((name for name in self._schemes if name in offered), None)
+            if scheme is None:
+                return
+            self._chosen = self._schemes[scheme]
+        yield from self._chosen.auth_flow(request)
 
 
 class RemoteStore:
@@ -443,7 +552,7 @@ class RemoteStore:
         self.location = self.query_url
         auth = None
         if settings.sparql_user:
-            auth = httpx.BasicAuth(settings.sparql_user, settings.sparql_password or "")
+            auth = _ChallengeAuth(settings.sparql_user, settings.sparql_password or "")
         self._client = httpx.Client(auth=auth, timeout=httpx.Timeout(60.0, connect=5.0))
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -465,6 +574,8 @@ class RemoteStore:
     ) -> QueryResult:
         if named_graphs is None:  # "all graphs" made explicit so remote and embedded answer alike
             named_graphs = self._graph_names()
+        else:
+            sparql = restrict_query(sparql, strip_dataset=True)
         # The protocol has no "empty dataset": a graph that never exists stands for none.
         graphs = list(named_graphs) or [_NO_GRAPH]
         return self._query(
@@ -480,7 +591,7 @@ class RemoteStore:
                 "POST",
                 self.query_url,
                 data=data,
-                headers={"Accept": _ACCEPT},
+                headers={"Accept": _accept_for(str(data["query"]))},
                 timeout=httpx.Timeout(timeout_s, connect=5.0) if timeout_s is not None else None,
             ) as resp:
                 for chunk in resp.iter_bytes():
@@ -496,7 +607,7 @@ class RemoteStore:
                 where=self.query_url,
             ) from exc
         if resp.status_code == 400:
-            raise _syntax_error(bytes(body).decode("utf-8", "replace").strip())
+            raise _syntax_error(_server_text(bytes(body)))
         _raise_for(resp, self.query_url, bytes(body))
         ctype = resp.headers.get("content-type", "").split(";")[0].strip()
         if ctype in ("application/sparql-results+json", "application/json"):
@@ -530,7 +641,7 @@ class RemoteStore:
             headers={"Content-Type": "application/sparql-update; charset=utf-8"},
         )
         if resp.status_code == 400:
-            raise _syntax_error(resp.text.strip())
+            raise _syntax_error(_server_text(resp.content))
         _raise_for(resp, url)
 
     def _gsp(self, method: str, graph_iri: str, g: rdflib.Graph) -> None:
@@ -587,10 +698,16 @@ def _materialize_triples(triples: Iterable[ox.Triple], t0: float) -> QueryResult
     )
 
 
+def _server_text(body: bytes, limit: int = 500) -> str:
+    """The server's error text, cut short: Virtuoso echoes the whole request (megabytes of INSERT DATA)."""
+    text = body.decode("utf-8", "replace").strip()
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
 def _raise_for(resp: httpx.Response, url: str, body: bytes | None = None) -> None:
     if resp.status_code < 300:
         return
-    text = (body if body is not None else resp.content).decode("utf-8", "replace").strip()[:500]
+    text = _server_text(body if body is not None else resp.content)
     if resp.status_code in (401, 403):
         raise StoreError(
             f"the SPARQL endpoint refused the credentials (HTTP {resp.status_code})",
