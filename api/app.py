@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -55,21 +55,24 @@ class Runtime:
     settings: Settings
     pilot: Pilot | None = None
     failure: PilotkgError | None = None
-    ready: threading.Event = field(default_factory=threading.Event)
 
-    def require_pilot(self) -> Pilot:
-        if self.pilot is not None:
-            return self.pilot
+    def unavailable(self) -> ServiceStarting:
+        """Why there is no Pilot (yet): still loading, or loading failed."""
         if self.failure is not None:
-            raise ServiceStarting(
+            return ServiceStarting(
                 f"the service failed to start: {self.failure.message_en}",
                 f"服务启动失败：{self.failure.message_zh}",
                 where=self.failure.where,
             )
-        raise ServiceStarting(
+        return ServiceStarting(
             "the service is starting (loading corpus, store and model); retry shortly",
             "服务正在启动（加载语料、图存储与模型），请稍后重试",
         )
+
+    def require_pilot(self) -> Pilot:
+        if self.pilot is None:
+            raise self.unavailable()
+        return self.pilot
 
 
 def _open(runtime: Runtime, factory: PilotFactory) -> None:
@@ -83,8 +86,6 @@ def _open(runtime: Runtime, factory: PilotFactory) -> None:
         # failure instead of saying "starting" forever.
         log.exception("pilotkg failed to start")
         runtime.failure = StoreError(f"unexpected {type(exc).__name__}", f"意外错误 {type(exc).__name__}")
-    finally:
-        runtime.ready.set()
 
 
 def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory | None = None) -> FastAPI:
@@ -133,12 +134,8 @@ def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory 
     def healthz() -> JSONResponse:
         if runtime.pilot is not None:
             return JSONResponse({"status": "ok"})
-        try:
-            runtime.require_pilot()
-        except ServiceStarting as exc:
-            body = exc.to_dict() | {"status": "failed" if runtime.failure else "starting"}
-            return JSONResponse(body, status_code=503)
-        raise AssertionError("unreachable")  # require_pilot raises when pilot is None
+        status = "failed" if runtime.failure is not None else "starting"
+        return JSONResponse(runtime.unavailable().to_dict() | {"status": status}, status_code=503)
 
     app.include_router(routes_policy.router(settings))
     app.include_router(routes_projects.router())

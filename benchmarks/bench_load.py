@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import shutil
 import statistics
@@ -161,9 +162,12 @@ async def run(
 
 
 async def bench(base: str, clients_list: list[int], total: int, max_seconds: float) -> list[Outcome]:
+    unique = itertools.count()
+
     def match(c: httpx.AsyncClient, i: int) -> object:
         # A unique suffix per request, so no cache anywhere can answer a repeated text.
-        return c.post("/api/match", json={"text": f"样本{i}：{TEXTS[i % len(TEXTS)]}", "top": 3})
+        n = next(unique)
+        return c.post("/api/match", json={"text": f"样本{n}：{TEXTS[i % len(TEXTS)]}", "top": 3})
 
     def sparql(c: httpx.AsyncClient, i: int) -> object:
         return c.get(

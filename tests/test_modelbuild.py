@@ -200,6 +200,16 @@ def test_tokenizer_vocab_mismatch_is_refused(tmp_path: Path) -> None:
     assert err.where == str(swapped)
 
 
+def test_foreign_folder_is_never_replaced(tmp_path: Path) -> None:
+    precious = tmp_path / "data"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(ModelError, match="refusing to replace"):
+        build_model(precious)
+    assert (precious / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
 def test_missing_or_invalid_folder_tells_user_to_build(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as info:
         require_model_dir(tmp_path / "absent")

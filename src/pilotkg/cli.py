@@ -24,6 +24,9 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="The embedding model (built offline from installed packages).", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+projects_app = typer.Typer(help="Submitted projects: import, list (eligibility rules checked as SHACL).",
+                           no_args_is_help=True)
+app.add_typer(projects_app, name="projects")
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -165,7 +168,7 @@ def query(
             graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if projects else [iri.POLICY_GRAPH]
             result = run_query(store, text, timeout_s=s.sparql_timeout_s, allowed_graphs=graphs)
             if fmt is QueryFormat.table:
-                out.print(format_table(result))
+                sys.stdout.write(format_table(result) + "\n")
             else:
                 data, _media = result.serialize(fmt.value)
                 sys.stdout.write(data.decode("utf-8"))
@@ -339,6 +342,63 @@ def serve(
 
         s = _settings()
         uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+
+    run(body)
+
+
+@projects_app.command("import")
+def projects_import(
+    file: Annotated[Path, typer.Argument(help="JSON, JSONL or CSV file of projects")],
+    enrich: Annotated[bool, typer.Option(help="Store the matcher's direction and the coverage statuses")] = True,
+) -> None:
+    """Import projects, all-or-nothing per file; a rule violation exits non-zero with the report."""
+
+    def body() -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from pilotkg.projects import import_file
+
+        s = _settings()
+        pilot = _pilot() if enrich else None
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err) as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total or 1)
+                bar.update(tasks[stage], completed=done, total=total or 1)
+
+            store = pilot.store if pilot is not None else None
+            report = import_file(s, file, enrich=pilot.enrich if pilot else None, progress=progress, store=store)
+        out.print(report.render_text())
+        if pilot is not None:
+            pilot.close()
+
+    run(body)
+
+
+@projects_app.command("list")
+def projects_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table) -> None:
+    """List the stored projects."""
+
+    def body() -> None:
+        from pilotkg.projects import list_projects
+        from pilotkg.store import open_store
+
+        store = open_store(_settings(), read_only=True)
+        try:
+            projects = list_projects(store)
+        finally:
+            store.close()
+        if fmt is TableOrJson.json:
+            out.print_json(json.dumps([p.model_dump(mode="json") for p in projects], ensure_ascii=False))
+            return
+        t = Table("id", "名称 name", "方向 dir", "匹配 matched", "牵头 lead", "地区 region", "批次 batch")
+        for p in projects:
+            t.add_row(p.id, p.name, str(p.direction), str(p.matched_direction or ""), p.lead_unit.name, p.region,
+                      str(p.batch))
+        out.print(t)
 
     run(body)
 

@@ -605,6 +605,7 @@ def build_model(
     if existing is not None and existing.get("sha256") == sha and not force:
         say(f"{out_dir} is up to date ({existing['source']})")
         return out_dir
+    _refuse_foreign_folder(out_dir)
 
     t0 = time.perf_counter()
     say(f"parsing {source_bin.name} ({len(data) / 2**20:.1f} MiB)")
@@ -638,6 +639,23 @@ def build_model(
             shutil.rmtree(tmp, ignore_errors=True)
     say(f"built {out_dir} in {time.perf_counter() - t0:.1f}s")
     return out_dir
+
+
+def _refuse_foreign_folder(out_dir: Path) -> None:
+    # The old folder is deleted once the new one is in place: that must never hit a folder the
+    # user keeps something else in (say, --out pointed at data/ instead of data/models/...).
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if out_dir.is_dir() and not out_dir.is_symlink():
+        marked = (out_dir / MANIFEST_NAME).is_file() or (out_dir / "modules.json").is_file()
+        if marked or not any(out_dir.iterdir()):
+            return
+    raise ModelError(
+        f"{out_dir} exists and is not an embedding model folder; refusing to replace it. "
+        "Choose an empty or new folder.",
+        f"{out_dir} 已存在且不是嵌入模型目录，拒绝覆盖。请指定一个空目录或新目录。",
+        where=str(out_dir),
+    )
 
 
 def _swap_into_place(tmp: Path, out_dir: Path, sha: str) -> None:

@@ -19,6 +19,7 @@ from pilotkg.errors import NotFoundError
 from pilotkg.index import VectorIndex, open_index
 from pilotkg.matcher import Matcher
 from pilotkg.models import Article, Corpus, Direction
+from pilotkg.projects import Enrichment, ImportReport, ProjectIn, ProjectOut
 from pilotkg.results import CoverageReport, MatchResult, SearchHit
 from pilotkg.search import POLICY, build_policy_index, search, tokenizer_for
 from pilotkg.settings import Settings
@@ -71,9 +72,18 @@ class Pilot:
         self._store: Any = None
 
     @classmethod
-    def open(cls, settings: Settings, *, read_only: bool = True) -> Pilot:
+    def open(cls, settings: Settings) -> Pilot:
         corpus = load_corpus(settings.corpus_dir)
-        return cls(settings, corpus, get_embedder(settings), open_index(settings, read_only=read_only))
+        return cls(settings, corpus, get_embedder(settings), open_index(settings))
+
+    @property
+    def store(self) -> Any:
+        """The RDF store, opened read-write on first use: a server is the one writer."""
+        if self._store is None:
+            from pilotkg.store import open_store
+
+            self._store = open_store(self.settings)
+        return self._store
 
     # --- policy ---
     def directions(self) -> list[Direction]:
@@ -109,6 +119,42 @@ class Pilot:
 
     def search(self, q: str, limit: int = 10, kinds: list[str] | None = None) -> list[SearchHit]:
         return search(q, self.embedder, self.index, self.tokenizer, limit=limit, kinds=kinds)
+
+    # --- SPARQL ---
+    def sparql(self, query: str, *, include_projects: bool, timeout_s: float | None = None) -> Any:
+        from pilotkg.sparql import run_query
+
+        graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if include_projects else [iri.POLICY_GRAPH]
+        return run_query(
+            self.store, query, timeout_s=timeout_s or self.settings.sparql_timeout_s, allowed_graphs=graphs
+        )
+
+    # --- projects ---
+    def enrich(self, project: ProjectIn) -> Enrichment:
+        """The matcher's best direction and the checklist of the chosen direction, stored with a project."""
+        best = self.match(project.description, top=1)
+        report = self.checker.check(project.description, project.direction)
+        return Enrichment(
+            matched_direction=best.directions[0].number,
+            confidence=best.confidence,
+            statuses={r.id: r.status for r in report.requirements},
+        )
+
+    def submit_projects(self, projects: list[ProjectIn], owner: str | None = None) -> ImportReport:
+        from pilotkg.projects import import_projects
+
+        owned = [p.model_copy(update={"owner": owner}) for p in projects] if owner else projects
+        return import_projects(self.store, self.corpus, owned, enrich=self.enrich, source="api")
+
+    def list_projects(self, owner: str | None = None) -> list[ProjectOut]:
+        from pilotkg.projects import list_projects
+
+        return list_projects(self.store, owner=owner)
+
+    def get_project(self, project_id: str) -> ProjectOut:
+        from pilotkg.projects import get_project
+
+        return get_project(self.store, project_id)
 
     def close(self) -> None:
         self.index.close()
