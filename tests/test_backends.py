@@ -18,13 +18,13 @@ from functools import cache
 import httpx
 import pytest
 from backends import REPO, Server, oxigraph_server, virtuoso_binaries, virtuoso_server
-from rdflib import XSD, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 
 from pilotkg import graph, iri
 from pilotkg.corpus import load_corpus
 from pilotkg.errors import QueryError, StoreError, UpdateForbidden
 from pilotkg.models import Corpus
-from pilotkg.projects import Enrichment, ProjectIn, import_file
+from pilotkg.projects import Enrichment, ProjectIn, ProjectOut, import_file, list_projects
 from pilotkg.results import Status
 from pilotkg.settings import Settings
 from pilotkg.sparql import example_queries, run_query
@@ -35,6 +35,7 @@ EXAMPLES = {q.name: q.text for q in example_queries()}
 EX = "http://example.org/"
 SCRATCH = EX + "graph/scratch"
 SECRET = EX + "graph/secret"
+XSD = "http://www.w3.org/2001/XMLSchema#"  # a string: pytest's collection trips over rdflib's XSD namespace
 
 
 @pytest.fixture(scope="session")
@@ -110,17 +111,21 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     return Built(name, settings, server, summary.triples)
 
 
+@dataclass
+class Reference:
+    answers: dict[str, QueryResult]
+    projects: list[ProjectOut]
+
+
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, QueryResult]:
-    """The example queries' answers on a separately built embedded store."""
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    """The example queries' answers and the stored projects on a separately built embedded store."""
     settings = Settings(corpus_dir=REPO / "corpus", data_dir=tmp_path_factory.mktemp("reference"))
     build_all(settings)
     store = open_store(settings, read_only=True)
     try:
-        return {
-            name: run_query(store, text, timeout_s=30, allowed_graphs=GRAPHS)
-            for name, text in EXAMPLES.items()
-        }
+        answers = {n: run_query(store, q, timeout_s=30, allowed_graphs=GRAPHS) for n, q in EXAMPLES.items()}
+        return Reference(answers, list_projects(store))
     finally:
         store.close()
 
@@ -180,8 +185,8 @@ def test_build_writes_the_whole_graph_to_that_backend_only(built: Built) -> None
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_example_queries_answer_alike(built: Built, reference: dict[str, QueryResult], name: str) -> None:
-    want = normalize(reference[name], EXAMPLES[name], "embedded")
+def test_example_queries_answer_alike(built: Built, reference: Reference, name: str) -> None:
+    want = normalize(reference.answers[name], EXAMPLES[name], "embedded")
     assert want, f"{name} answers nothing: the comparison would prove nothing"
     store = built.store()
     try:
@@ -189,9 +194,20 @@ def test_example_queries_answer_alike(built: Built, reference: dict[str, QueryRe
         everything = run_query(store, EXAMPLES[name], timeout_s=30, allowed_graphs=None)
     finally:
         store.close()
-    assert got.variables == reference[name].variables
+    assert got.variables == reference.answers[name].variables
     assert normalize(got, EXAMPLES[name], built.name) == want
     assert normalize(everything, EXAMPLES[name], built.name) == want
+
+
+def test_projects_read_back_alike(built: Built, reference: Reference) -> None:
+    store = built.store()
+    try:
+        got = list_projects(store)
+    finally:
+        store.close()
+    assert len(got) == len(reference.projects) == 14
+    assert any(p.recommended for p in got) and not all(p.recommended for p in got)
+    assert sorted(got, key=lambda p: p.id) == sorted(reference.projects, key=lambda p: p.id)
 
 
 def test_rebuild_and_reimport_are_idempotent(built: Built) -> None:
@@ -271,7 +287,7 @@ def test_update_transaction_in_chunks(built: Built) -> None:
         store.update_transaction(SCRATCH, [EX + "q1"], new)
         res = store.query(f"SELECT ?p ?o WHERE {{ <{EX}q1> ?p ?o }}", named_graphs=[SCRATCH])
         assert [(r["p"].value, r["o"].value, r["o"].datatype) for r in res.rows] == [
-            (EX + "age", "99", str(XSD.integer))
+            (EX + "age", "99", XSD + "integer")
         ]
         assert store.triple_count(SCRATCH) == 2 * n - 1
         assert store.triple_count(iri.POLICY_GRAPH) == built.triples
@@ -287,9 +303,9 @@ def test_terms_round_trip(built: Built) -> None:
         "zh": Literal('中文 "引号"\n换行\u2028行分隔', lang="zh"),
         "en": Literal("plain English", lang="en-GB"),
         "int": Literal(30),
-        "dec": Literal("30.5", datatype=XSD.decimal),
-        "year": Literal("2021", datatype=XSD.gYear),
-        "date": Literal("2021-09-30", datatype=XSD.date),
+        "dec": Literal("30.5", datatype=XSD + "decimal"),
+        "year": Literal("2021", datatype=XSD + "gYear"),
+        "date": Literal("2021-09-30", datatype=XSD + "date"),
         "bool": Literal(True),
         "str": Literal("x"),
     }
@@ -305,7 +321,7 @@ def test_terms_round_trip(built: Built) -> None:
             for r in res.rows
         }
         want = {
-            k: (str(v), None if v.language else str(v.datatype or XSD.string), (v.language or "").lower())
+            k: (str(v), None if v.language else str(v.datatype or XSD + "string"), (v.language or "").lower())
             for k, v in values.items()
         }
         assert got == want

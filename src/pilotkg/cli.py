@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from contextlib import contextmanager
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -74,10 +76,16 @@ def _settings() -> Settings:
     return get_settings()
 
 
-def _pilot() -> Any:
+@contextmanager
+def _pilot() -> Iterator[Any]:
+    """The facade for one command; closed after it, which releases the embedded index's lock."""
     from pilotkg.service import Pilot
 
-    return Pilot.open(_settings())
+    pilot = Pilot.open(_settings())
+    try:
+        yield pilot
+    finally:
+        pilot.close()
 
 
 @app.command()
@@ -211,13 +219,14 @@ def match(
 
     def body() -> None:
         _need_text(text, input_)
-        pilot = _pilot()
-        if input_ is not None:
-            for obj in _read_jsonl(input_):
-                res = pilot.match(obj["text"], top=top)
-                sys.stdout.write(json.dumps({"id": obj.get("id"), **res.model_dump()}, ensure_ascii=False) + "\n")
-            return
-        res = pilot.match(text or "", top=top)
+        with _pilot() as pilot:
+            if input_ is not None:
+                for obj in _read_jsonl(input_):
+                    res = pilot.match(obj["text"], top=top)
+                    line = {"id": obj.get("id"), **res.model_dump()}
+                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+                return
+            res = pilot.match(text or "", top=top)
         if fmt is not BatchFormat.table:
             out.print_json(res.model_dump_json())
             return
@@ -246,14 +255,14 @@ def check(
 
     def body() -> None:
         _need_text(text, input_)
-        pilot = _pilot()
-        if input_ is not None:
-            for obj in _read_jsonl(input_):
-                rep = pilot.check(obj["text"], direction=obj.get("direction"), top=1)[0]
-                line = {"id": obj.get("id"), **rep.model_dump()}
-                sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-            return
-        reports = pilot.check(text or "", direction=direction, top=top)
+        with _pilot() as pilot:
+            if input_ is not None:
+                for obj in _read_jsonl(input_):
+                    rep = pilot.check(obj["text"], direction=obj.get("direction"), top=1)[0]
+                    line = {"id": obj.get("id"), **rep.model_dump()}
+                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+                return
+            reports = pilot.check(text or "", direction=direction, top=top)
         if fmt is not BatchFormat.table:
             out.print_json(json.dumps([r.model_dump() for r in reports], ensure_ascii=False))
             return
@@ -280,7 +289,8 @@ def search(
     """Hybrid search over directions, requirements and articles (the portal's search box)."""
 
     def body() -> None:
-        hits = _pilot().search(q, limit=limit)
+        with _pilot() as pilot:
+            hits = pilot.search(q, limit=limit)
         if fmt is TableOrJson.json:
             out.print_json(json.dumps([h.model_dump() for h in hits], ensure_ascii=False))
             return
@@ -303,7 +313,8 @@ def eval_(
     def body() -> None:
         from pilotkg.evaluate import dump, evaluate, render
 
-        report = evaluate(_pilot(), cases, keys or cases.with_name("requirement_keys.tsv"), progress=_say)
+        with _pilot() as pilot:
+            report = evaluate(pilot, cases, keys or cases.with_name("requirement_keys.tsv"), progress=_say)
         out.print(dump(report) if fmt is TableOrJson.json else render(report))
 
     run(body)
@@ -358,10 +369,10 @@ def projects_import(
 
         from pilotkg.projects import import_file
 
-        s = _settings()
-        pilot = _pilot() if enrich else None
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err) as bar:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with contextlib.ExitStack() as stack:
+            pilot = stack.enter_context(_pilot()) if enrich else None
+            bar = stack.enter_context(Progress(*columns, console=err))
             tasks: dict[str, Any] = {}
 
             def progress(stage: str, done: int, total: int) -> None:
@@ -369,11 +380,14 @@ def projects_import(
                     tasks[stage] = bar.add_task(stage, total=total or 1)
                 bar.update(tasks[stage], completed=done, total=total or 1)
 
-            store = pilot.store if pilot is not None else None
-            report = import_file(s, file, enrich=pilot.enrich if pilot else None, progress=progress, store=store)
+            report = import_file(
+                _settings(),
+                file,
+                enrich=pilot.enrich if pilot else None,
+                progress=progress,
+                store=pilot.store if pilot else None,
+            )
         out.print(report.render_text())
-        if pilot is not None:
-            pilot.close()
 
     run(body)
 

@@ -64,8 +64,8 @@ class Thresholds:
     lexical: float = 0.2
     spread: float = 0.02
     focus: float = 2.0
-    addressed: float = 0.912  # at or above: addressed
-    missing: float = 0.910  # below: missing; in between: uncertain
+    addressed: float = 0.9115  # at or above: addressed
+    missing: float = 0.9105  # below: missing; in between: uncertain
     lexical_support: float = 0.5  # lexical-only checker: share of bigrams that counts as addressed
     quantity_window: int = 24  # characters around a stated value searched for the requirement's words
 

@@ -48,6 +48,8 @@ DELETE_CHUNK = 1000
 ResultKind = Literal["bindings", "boolean", "graph", "update"]
 TermType = Literal["uri", "literal", "bnode", "triple"]
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_BOOLEAN = {"1": "true", "0": "false"}
 
 
 # --- results ---------------------------------------------------------------------------------------
@@ -137,7 +139,10 @@ def _term(t: Any) -> Term:
         return Term(t.value, "uri")
     if isinstance(t, ox.Literal):
         lang = t.language
-        return Term(t.value, "literal", None if lang else t.datatype.value, lang)
+        datatype = None if lang else t.datatype.value
+        if datatype == XSD_BOOLEAN:  # canonical form: Virtuoso answers "1"/"0" for stored true/false
+            return Term(_BOOLEAN.get(t.value, t.value), "literal", datatype)
+        return Term(t.value, "literal", datatype, lang)
     if isinstance(t, ox.BlankNode):
         return Term(t.value, "bnode")
     return Term(str(t), "triple")
@@ -281,8 +286,10 @@ def _syntax_error(message: str) -> QueryError:
 
 # Strings, IRIs and comments, matched left to right so that a '#' or a keyword inside one is skipped.
 _OPAQUE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|' r"'''(?:[^'\\]|\\.|'(?!''))*'''|"
-    r'"(?:[^"\\\n\r]|\\.)*"|' r"'(?:[^'\\\n\r]|\\.)*'|"
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|'
+    r"'''(?:[^'\\]|\\.|'(?!''))*'''|"
+    r'"(?:[^"\\\n\r]|\\.)*"|'
+    r"'(?:[^'\\\n\r]|\\.)*'|"
     r'<[^<>"{}|^`\\\x00-\x20]*>|#[^\n\r]*',
     re.DOTALL,
 )
