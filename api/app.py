@@ -77,7 +77,17 @@ class Runtime:
 
 def _open(runtime: Runtime, factory: PilotFactory) -> None:
     try:
-        runtime.pilot = factory(runtime.settings)
+        pilot = factory(runtime.settings)
+        try:
+            # The facade opens its RDF store and vector index on first use. Both are opened here,
+            # once: lazily, concurrent first requests race to open the store (all but one fail on
+            # its lock), and /healthz would say 200 while a locked index still fails every match.
+            pilot.store  # noqa: B018
+            pilot.search("安全应急", limit=1)
+        except BaseException:
+            pilot.close()
+            raise
+        runtime.pilot = pilot
     except PilotkgError as exc:
         log.error("pilotkg failed to start: %s", exc)
         runtime.failure = exc

@@ -6,7 +6,7 @@ bounded by a request count AND a wall-clock limit, and only ever talks to loopba
 throughput and p50/p95 latency as a markdown table.
 
     .venv/bin/python benchmarks/bench_load.py                      # the built data/ (real model)
-    .venv/bin/python benchmarks/bench_load.py --temp-hash          # a throwaway hash-embedder build
+    .venv/bin/python benchmarks/bench_load.py --temp-build e5      # a throwaway build (data/ may be busy)
     .venv/bin/python benchmarks/bench_load.py --clients 4 8 --requests 200 --max-seconds 60
 """
 
@@ -194,7 +194,11 @@ def main() -> None:
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="concurrent clients, one run each")
     ap.add_argument("--requests", type=int, default=200, help="requests per endpoint and run (upper bound)")
     ap.add_argument("--max-seconds", type=float, default=60.0, help="wall-clock bound per endpoint and run")
-    ap.add_argument("--temp-hash", action="store_true", help="build a throwaway hash-embedder data dir")
+    ap.add_argument(
+        "--temp-build",
+        choices=["e5", "hash"],
+        help="build graph + index into a throwaway folder with this embedder instead of using data/",
+    )
     ap.add_argument("--ready-timeout", type=float, default=300.0)
     args = ap.parse_args()
     if args.requests < 1 or args.requests > 100_000 or min(args.clients) < 1 or max(args.clients) > 256:
@@ -204,17 +208,24 @@ def main() -> None:
         "PILOTKG_CORPUS_DIR": str(REPO / "corpus")
     }
     tmp: str | None = None
-    if args.temp_hash:
+    if args.temp_build:
         from pilotkg.graph import build as build_graph
         from pilotkg.service import build_index
         from pilotkg.settings import Settings
 
         tmp = tempfile.mkdtemp(prefix="pilotkg-bench-")
-        s = Settings(embedder="hash", data_dir=Path(tmp), corpus_dir=REPO / "corpus")
+        model_dir = Settings().resolved_model_dir.resolve()
+        s = Settings(
+            embedder=args.temp_build, data_dir=Path(tmp), corpus_dir=REPO / "corpus", model_dir=model_dir
+        )
         build_graph(s)
         build_index(s)
-        env |= {"PILOTKG_EMBEDDER": "hash", "PILOTKG_DATA_DIR": tmp}
-        label = "hash embedder (temp build)"
+        env |= {
+            "PILOTKG_EMBEDDER": args.temp_build,
+            "PILOTKG_DATA_DIR": tmp,
+            "PILOTKG_MODEL_DIR": str(model_dir),
+        }
+        label = f"{args.temp_build} embedder, temp build"
     else:
         env |= {"PILOTKG_DATA_DIR": str(REPO / "data")}
         label = "e5 model, repo data/"

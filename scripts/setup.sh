@@ -10,6 +10,7 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v virtuoso-t >/dev/null 2>&1 || need_apt+=(virtuoso-opensource-7-bin)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || need_apt+=(fonts-wqy-microhei)
 if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
   echo "· apt-get install ${need_apt[*]}"

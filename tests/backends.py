@@ -321,21 +321,29 @@ def measure(rounds: int = 20) -> dict[str, dict[str, float]]:
                 settings = base.model_copy(update={"corpus_dir": REPO / "corpus", "data_dir": root / name})
                 builds = [graph.build(settings) for _ in range(3)]
                 store = open_store(settings, read_only=True)
-                lat: list[float] = []
+                per_query: dict[str, list[float]] = {}
+                unrestricted: list[float] = []
                 try:
-                    for _ in range(rounds):
+                    for i in range(rounds):
                         for q in example_queries():
                             t = time.perf_counter()
                             run_query(store, q.text, timeout_s=30, allowed_graphs=[iri.POLICY_GRAPH])
-                            lat.append(time.perf_counter() - t)
+                            per_query.setdefault(q.name, []).append(time.perf_counter() - t)
+                            if i < 3:  # allowed_graphs=None first lists every graph of the server
+                                t = time.perf_counter()
+                                run_query(store, q.text, timeout_s=30, allowed_graphs=None)
+                                unrestricted.append(time.perf_counter() - t)
                 finally:
                     store.close()
+                lat = [x for xs in per_query.values() for x in xs]
                 out[name] = {
                     "start_s": round(started, 2),
                     "build_s_p50": round(_p50([b.seconds for b in builds]), 3),
                     "store_write_s_p50": round(_p50([b.timings["store"] for b in builds]), 3),
                     "example_query_ms_p50": round(_p50(lat) * 1000, 2),
                     "example_query_ms_max": round(max(lat) * 1000, 2),
+                    "all_graphs_query_ms_p50": round(_p50(unrestricted) * 1000, 2),
+                    **{f"ms_p50:{k}": round(_p50(v) * 1000, 2) for k, v in per_query.items()},
                 }
     return out
 

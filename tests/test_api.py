@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from pilotkg.api.app import create_app
+from pilotkg.api.app import create_app, serve_in_thread
 
 from pilotkg.errors import StoreError
 from pilotkg.graph import build as build_graph
+from pilotkg.index import open_index
+from pilotkg.search import POLICY
 from pilotkg.service import Pilot, build_index
 from pilotkg.settings import Settings
 
@@ -40,6 +45,14 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return s
 
 
+@pytest.fixture
+def private_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """A private copy of the built data: an app of its own must not contend with ``client`` for the
+    store's lock."""
+    shutil.copytree(settings.data_dir, tmp_path / "data")
+    return settings.model_copy(update={"data_dir": tmp_path / "data"})
+
+
 def wait_ready(client: TestClient, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while client.get("/healthz").status_code != 200:
@@ -63,14 +76,14 @@ def assert_bilingual(body: dict[str, object], code: str) -> None:
 # --- start-up -----------------------------------------------------------------------------------
 
 
-def test_healthz_is_503_until_the_pilot_is_open_and_routes_say_so(settings: Settings) -> None:
+def test_healthz_is_503_until_the_pilot_is_open_and_routes_say_so(private_settings: Settings) -> None:
     release = threading.Event()
 
     def slow_open(s: Settings) -> Pilot:
         assert release.wait(60)
         return Pilot.open(s)
 
-    with TestClient(create_app(settings, pilot_factory=slow_open)) as c:
+    with TestClient(create_app(private_settings, pilot_factory=slow_open)) as c:
         r = c.get("/healthz")
         assert r.status_code == 503
         assert r.json()["status"] == "starting"
@@ -84,13 +97,13 @@ def test_healthz_is_503_until_the_pilot_is_open_and_routes_say_so(settings: Sett
         assert c.post("/api/match", json={"text": FIRE}).status_code == 200
 
 
-def test_a_failed_start_is_reported_not_hidden(settings: Settings) -> None:
+def test_a_failed_start_is_reported_not_hidden(private_settings: Settings) -> None:
     def broken(s: Settings) -> Pilot:
         raise StoreError(
             "index missing: run pilotkg build", "索引缺失：请先运行 pilotkg build", where="data/qdrant"
         )
 
-    with TestClient(create_app(settings, pilot_factory=broken)) as c:
+    with TestClient(create_app(private_settings, pilot_factory=broken)) as c:
         deadline = time.monotonic() + 10
         while (body := c.get("/healthz").json())["status"] != "failed":
             assert time.monotonic() < deadline
@@ -99,6 +112,31 @@ def test_a_failed_start_is_reported_not_hidden(settings: Settings) -> None:
         r = c.get("/api/directions")
         assert r.status_code == 503
         assert "index missing" in r.json()["message_en"]
+
+
+def test_a_locked_index_fails_start_up_instead_of_every_request(private_settings: Settings) -> None:
+    holder = open_index(private_settings)  # another opener of the same on-disk shard
+    try:
+        assert holder.count(POLICY) > 0  # the shard is open (and locked) by this other handle
+        with TestClient(create_app(private_settings)) as c:
+            deadline = time.monotonic() + 60
+            while (body := c.get("/healthz").json())["status"] == "starting":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert body["status"] == "failed"
+            assert "index" in body["message_en"] and "索引" in body["message_zh"]
+    finally:
+        holder.close()
+
+
+def test_concurrent_first_requests_do_not_race_to_open_the_store(private_settings: Settings) -> None:
+    async def burst(base: str) -> list[int]:
+        async with httpx.AsyncClient(base_url=base) as c:
+            rs = await asyncio.gather(*[c.get("/sparql", params={"query": "ASK {}"}) for _ in range(8)])
+            return [r.status_code for r in rs]
+
+    with serve_in_thread(create_app(private_settings)) as base:
+        assert asyncio.run(burst(base)) == [200] * 8
 
 
 # --- matching and checking ----------------------------------------------------------------------

@@ -42,7 +42,7 @@ def test_level_thresholds(pilot) -> None:  # type: ignore[no-untyped-def]
 def test_changed_threshold_changes_verdict(pilot) -> None:  # type: ignore[no-untyped-def]
     corpus = parse_text(RAW.replace("报警响应时间少于30分钟", "报警响应时间少于20分钟"))
     checker = CoverageChecker(corpus, pilot.embedder, pilot.tokenizer)
-    text = "无人机和卫星遥感发现火情后25分钟内完成报警。"
+    text = "无人机和卫星遥感发现火情后平均25分钟完成报警。"
     assert _status(pilot.checker.check(text, 8), "报警响应时间") == "addressed"
     assert _status(checker.check(text, 8), "报警响应时间") == "violated"
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pilotkg.errors import InputError, PilotkgError
@@ -65,7 +66,7 @@ def run(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except PilotkgError as exc:
-        err.print(f"[bold red]error[/bold red] [{exc.code}] {exc}")
+        err.print(f"[bold red]error[/bold red] {escape(f'[{exc.code}] {exc}')}", soft_wrap=True)
         report = getattr(exc, "report", None)
         if report is not None and hasattr(report, "render_text"):
             err.print(report.render_text())

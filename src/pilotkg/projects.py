@@ -82,7 +82,6 @@ UNIT_TYPE_IRI: dict[str, URIRef] = {
     "other": PK.OtherUnitType,
 }
 _UNIT_TYPE_OF = {str(v): k for k, v in UNIT_TYPE_IRI.items()}
-STATUSES: tuple[Status, ...] = ("addressed", "missing", "violated", "uncertain")
 _CHUNK = 2000  # VALUES rows per store query
 
 
@@ -134,7 +133,7 @@ class Unit(BaseModel):
 
 
 _DATE = re.compile(r"^\s*(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?\s*$")
-_YES = {"是": True, "否": False, "y": True, "n": False}
+_YES = {"是": True, "否": False}  # pydantic already reads true/false, yes/no, 1/0
 
 
 class ProjectIn(BaseModel):
@@ -664,6 +663,7 @@ def import_projects(
     t1 = time.perf_counter()
     say("check", 0, len(projects))
     g = project_graph(projects, corpus)
+    t_graph = time.perf_counter()
     ids = [p.id for p in projects]
     existing = _existing_projects(store, ids)
     context = _stored_context(store, projects, exclude=set(ids))
@@ -705,7 +705,13 @@ def import_projects(
         seconds=round(t4 - t0, 3),
         timings={
             k: round(v, 3)
-            for k, v in {"validate": t1 - t0, "rules": t2 - t1, "enrich": t3 - t2, "write": t4 - t3}.items()
+            for k, v in {
+                "validate": t1 - t0,
+                "graph": t_graph - t1,
+                "rules": t2 - t_graph,
+                "enrich": t3 - t2,
+                "write": t4 - t3,
+            }.items()
         },
     )
 
@@ -946,7 +952,3 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
 
 def _direction_number(value: str) -> int:
     return int(iri.gid(value).split("/", 1)[1])
-
-
-def unit_type_of(value: str) -> UnitType:
-    return _UNIT_TYPE_OF[value]  # type: ignore[return-value]
