@@ -19,6 +19,7 @@ from pilotkg.embed import Embedder
 from pilotkg.models import Corpus, Requirement
 from pilotkg.quantity import Quantity, compare, extract_quantities
 from pilotkg.results import CoverageReport, Evidence, RequirementCheck, Status
+from pilotkg.search import passage_text
 from pilotkg.text import MappedText, Sentence, Tokenizer, prepare_query, split_clauses, split_sentences
 
 # English and Chinese names of the same technology: applicants mix them freely.
@@ -119,17 +120,21 @@ class CoverageChecker:
         tokenizer: Tokenizer,
         thresholds: Thresholds | None = None,
         lexical_only: bool = False,
+        vectors: dict[str, np.ndarray] | None = None,
     ) -> None:
+        """``vectors`` (requirement id → passage vector) saves re-embedding what the index holds."""
         self.corpus = corpus
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.t = thresholds or Thresholds()
         self.lexical_only = lexical_only
         reqs = corpus.requirements
-        names = {d.number: d.name for d in corpus.directions}
-        vecs = embedder.embed_passages([f"{names[r.direction]}：{r.text}" for r in reqs])
-        self._vec = {r.id: v for r, v in zip(reqs, vecs, strict=True)}
-        self._all = np.asarray(vecs)
+        if vectors is None or any(r.id not in vectors for r in reqs):
+            names = {d.number: d.name for d in corpus.directions}
+            vecs = embedder.embed_passages([passage_text(names[r.direction], r.text) for r in reqs])
+            vectors = {r.id: v for r, v in zip(reqs, vecs, strict=True)}
+        self._vec = {r.id: np.asarray(vectors[r.id], dtype=np.float32) for r in reqs}
+        self._all = np.stack([self._vec[r.id] for r in reqs])
 
     def check(self, text: str, direction: int) -> CoverageReport:
         d = self.corpus.direction(direction)

@@ -46,13 +46,28 @@ def direction_text(corpus: Corpus, number: int) -> str:
     return "\n".join(parts)
 
 
+def passage_text(direction_name: str, requirement_text: str) -> str:
+    # The direction name gives a short clause ("准确定位") the context it needs to be found.
+    return f"{direction_name}：{requirement_text}"
+
+
+def requirement_vectors(index: VectorIndex, corpus: Corpus) -> dict[str, np.ndarray]:
+    """The stored passage vectors of the requirements, keyed by requirement id."""
+    by_gid = {iri.requirement(r.id): r.id for r in corpus.requirements}
+    return {
+        by_gid[p.id]: p.dense
+        for p in index.get(POLICY, list(by_gid), with_vectors=True)
+        if p.dense is not None and p.id in by_gid
+    }
+
+
 def passages(corpus: Corpus) -> list[Passage]:
     out: list[Passage] = []
     for d in corpus.directions:
         out.append(Passage(iri.direction(d.number), "direction", d.name, direction_text(corpus, d.number), d.number))
         for r in d.requirements:
-            # The direction name gives a short clause ("准确定位") the context it needs to be found.
-            out.append(Passage(iri.requirement(r.id), "requirement", r.text, f"{d.name}：{r.text}", d.number))
+            gid = iri.requirement(r.id)
+            out.append(Passage(gid, "requirement", r.text, passage_text(d.name, r.text), d.number))
     for a in corpus.articles:
         out.append(Passage(iri.article(a.number), "article", a.label, f"{a.label} {a.text}", None))
     return out

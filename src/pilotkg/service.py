@@ -21,7 +21,7 @@ from pilotkg.matcher import Matcher
 from pilotkg.models import Article, Corpus, Direction
 from pilotkg.projects import Enrichment, ImportReport, ProjectIn, ProjectOut
 from pilotkg.results import CoverageReport, MatchResult, SearchHit
-from pilotkg.search import POLICY, build_policy_index, search, tokenizer_for
+from pilotkg.search import POLICY, build_policy_index, requirement_vectors, search, tokenizer_for
 from pilotkg.settings import Settings
 from pilotkg.text import Tokenizer
 
@@ -68,7 +68,9 @@ class Pilot:
         self.tokenizer: Tokenizer = tokenizer_for(corpus)
         index.check_model(POLICY, embedder.name, embedder.dim)
         self.matcher = Matcher(corpus, embedder, index, self.tokenizer)
-        self.checker = CoverageChecker(corpus, embedder, self.tokenizer)
+        self.checker = CoverageChecker(
+            corpus, embedder, self.tokenizer, vectors=requirement_vectors(index, corpus)
+        )
         self._store: Any = None
 
     @classmethod
