@@ -23,9 +23,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+
 from pilotkg.api import errors
 from pilotkg.api.errors import ServiceStarting
-
 from pilotkg.errors import PilotkgError, StoreError
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings, get_settings

@@ -7,10 +7,10 @@ from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pilotkg.api.app import pilot_of
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
+from pilotkg.api.app import pilot_of
 from pilotkg.models import Article, Direction, Group
 from pilotkg.results import CoverageReport, MatchResult, SearchHit
 from pilotkg.service import Pilot

@@ -5,10 +5,10 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Response
-from pilotkg.api import auth
-from pilotkg.api.app import pilot_of
 from pydantic import BeforeValidator
 
+from pilotkg.api import auth
+from pilotkg.api.app import pilot_of
 from pilotkg.errors import AccessDenied, NotFoundError
 from pilotkg.projects import ImportReport, ProjectIn, ProjectOut
 from pilotkg.service import Pilot

@@ -15,11 +15,11 @@ from urllib.parse import parse_qs
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
 from pilotkg.api import auth
 from pilotkg.api.app import pilot_of
 from pilotkg.api.errors import NotAcceptable, UnsupportedMediaType
-from starlette.concurrency import run_in_threadpool
-
 from pilotkg.errors import QueryError, UpdateForbidden
 from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH
 from pilotkg.service import Pilot

@@ -33,7 +33,7 @@ def text_of(n: int) -> str:
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def main() -> None:
@@ -42,8 +42,12 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = Settings()
-        s = Settings(corpus_dir=REPO / "corpus", data_dir=Path(tmp), model_dir=base.resolved_model_dir.resolve(),
-                     embedder=base.embedder)
+        s = Settings(
+            corpus_dir=REPO / "corpus",
+            data_dir=Path(tmp),
+            model_dir=base.resolved_model_dir.resolve(),
+            embedder=base.embedder,
+        )
         t0 = time.perf_counter()
         g = build_graph(s)
         idx = build_index(s)
@@ -65,8 +69,10 @@ def main() -> None:
                     times.append((time.perf_counter() - t) * 1000)
                 rows.append((fn_name, n, statistics.median(times), pct(times, 95)))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"graph build {g.seconds:.2f}s, index build {idx.seconds:.1f}s ({idx.points} points, {idx.model}), "
-              f"graph+index {build_s:.1f}s; cold start (open + first match) {cold:.2f}s; peak RSS {rss:.0f} MB\n")
+        print(
+            f"graph build {g.seconds:.2f}s, index build {idx.seconds:.1f}s ({idx.points} points, {idx.model}), "
+            f"graph+index {build_s:.1f}s; cold start (open + first match) {cold:.2f}s; peak RSS {rss:.0f} MB\n"
+        )
         print("| call | chars | p50 ms | p95 ms |\n|---|---|---|---|")
         for name, n, p50, p95 in rows:
             print(f"| {name} | {n} | {p50:.0f} | {p95:.0f} |")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from pilotkg.api import auth
 from pilotkg.api.app import create_app
-
 from pilotkg.errors import Unauthenticated
 from pilotkg.graph import build as build_graph
 from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from pilotkg.api.app import create_app, serve_in_thread
 
+from pilotkg.api.app import create_app, serve_in_thread
 from pilotkg.errors import StoreError
 from pilotkg.graph import build as build_graph
 from pilotkg.index import open_index

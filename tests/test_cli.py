@@ -71,8 +71,10 @@ def test_missing_store_and_bad_corpus(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_match_and_check_batch(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cases = tmp_path / "cases.jsonl"
     cases.write_text(
-        json.dumps({"id": "a", "text": "瞭望塔AI烟火识别，发现火点后约45分钟完成报警推送。"}, ensure_ascii=False) + "\n"
-        + json.dumps({"id": "b", "text": "煤矿井下应急通讯与救援指挥装备", "direction": 4}, ensure_ascii=False) + "\n",
+        json.dumps({"id": "a", "text": "瞭望塔AI烟火识别，发现火点后约45分钟完成报警推送。"}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"id": "b", "text": "煤矿井下应急通讯与救援指挥装备", "direction": 4}, ensure_ascii=False)
+        + "\n",
         encoding="utf-8",
     )
     res = runner.invoke(app, ["match", "--input", str(cases), "--format", "jsonl"])

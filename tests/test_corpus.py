@@ -14,10 +14,22 @@ REPO = Path(__file__).resolve().parents[1]
 RAW = (REPO / "corpus" / "2021-safety-emergency-pilot-notice.txt").read_text(encoding="utf-8")
 
 NAMES = [
-    "矿山安全生产智能监测预警系统", "矿山安全生产管理信息化系统", "矿用机械化、自动化协同作业装备", "矿山事故应急救援装备",
-    "危险化学品安全生产智能监测预警系统", "危险化学品生产少人化、无人化工程", "重特大危险化学品事故现场处置装备",
-    "森林草原火灾监测预警系统", "森林草原灭火装备", "地震灾害监测预警系统", "地质灾害监测预警系统", "洪涝灾害防范及处置装置",
-    "安全与应急体验科普教育设施", "安全生产“互联网+”培训平台", "安全应急公共服务平台", "安全文化成果传播与产业化工程",
+    "矿山安全生产智能监测预警系统",
+    "矿山安全生产管理信息化系统",
+    "矿用机械化、自动化协同作业装备",
+    "矿山事故应急救援装备",
+    "危险化学品安全生产智能监测预警系统",
+    "危险化学品生产少人化、无人化工程",
+    "重特大危险化学品事故现场处置装备",
+    "森林草原火灾监测预警系统",
+    "森林草原灭火装备",
+    "地震灾害监测预警系统",
+    "地质灾害监测预警系统",
+    "洪涝灾害防范及处置装置",
+    "安全与应急体验科普教育设施",
+    "安全生产“互联网+”培训平台",
+    "安全应急公共服务平台",
+    "安全文化成果传播与产业化工程",
 ]
 
 
@@ -29,7 +41,10 @@ def corpus():  # type: ignore[no-untyped-def]
 def test_directions_and_groups(corpus) -> None:  # type: ignore[no-untyped-def]
     assert [d.name for d in corpus.directions] == NAMES
     assert [g.name for g in corpus.groups] == [
-        "矿山安全应用试点示范项目", "危险化学品安全应用试点示范项目", "自然灾害防治应用试点示范项目", "安全应急教育服务应用试点示范项目"
+        "矿山安全应用试点示范项目",
+        "危险化学品安全应用试点示范项目",
+        "自然灾害防治应用试点示范项目",
+        "安全应急教育服务应用试点示范项目",
     ]
     assert [sum(d.group == g.number for d in corpus.directions) for g in corpus.groups] == [4, 3, 5, 4]
     assert all(d.effect and d.demand and d.requirements for d in corpus.directions)
@@ -71,7 +86,12 @@ def test_documents_rules_articles(corpus) -> None:  # type: ignore[no-untyped-de
     docs = {d.id: d for d in corpus.documents}
     assert docs["notice-1"].doc_number == "兵工信安全〔2021〕10号"
     assert docs["notice-2"].doc_number == "工信厅联安全函〔2021〕11号"
-    assert [a.name for a in docs["notice-1"].agencies] == ["兵团工业和信息化局", "兵团发展和改革委员会", "兵团科学技术局", "兵团应急管理局"]
+    assert [a.name for a in docs["notice-1"].agencies] == [
+        "兵团工业和信息化局",
+        "兵团发展和改革委员会",
+        "兵团科学技术局",
+        "兵团应急管理局",
+    ]
     assert len(docs["notice-2"].agencies) == 4
     assert [str(d.date) for d in docs["notice-1"].deadlines] == ["2021-03-20", "2021-09-20"]
     assert [str(d.date) for d in docs["notice-2"].deadlines] == ["2021-03-31", "2021-09-30"]
@@ -85,7 +105,9 @@ def test_documents_rules_articles(corpus) -> None:  # type: ignore[no-untyped-de
     assert rules["characteristics"].values == ["技术先进性", "应用实效性", "模式创新性", "示范带动性"]
     assert rules["business_models"].values == ["产品+服务+保险", "产品+服务+融资租赁"]
     assert [(s.name, s.outcome) for s in corpus.stages] == [
-        ("项目遴选", "示范工程候选项目"), ("跟踪评价", "试点应用项目"), ("评价认定", "示范工程项目")
+        ("项目遴选", "示范工程候选项目"),
+        ("跟踪评价", "试点应用项目"),
+        ("评价认定", "示范工程项目"),
     ]
     assert corpus.stages[1].duration.value == 6 and corpus.validity.value == 3
 

@@ -57,7 +57,10 @@ def test_means_reports_which_are_used(pilot) -> None:  # type: ignore[no-untyped
 
 
 def test_evidence_offsets_point_at_the_sentence(pilot) -> None:  # type: ignore[no-untyped-def]
-    text = "本项目面向危化园区。\n实现对人员、设备、仓储和环境的智能化监测，关键数据统一汇聚到云端平台。结合工业机理模型精准预测风险。"
+    text = (
+        "本项目面向危化园区。\n实现对人员、设备、仓储和环境的智能化监测，"
+        "关键数据统一汇聚到云端平台。结合工业机理模型精准预测风险。"
+    )
     rep = pilot.checker.check(text, 5)
     for r in rep.requirements:
         for e in r.evidence:

@@ -392,18 +392,20 @@ def test_input_validation(fresh: VectorIndex) -> None:
         fresh.search("absent", dense=Q_DENSE)
 
 
-def test_reopen_keeps_points(opener: Opener) -> None:
-    first = opener()
+@pytest.mark.parametrize("store", ["edge", "local-path"])  # in-memory storage cannot outlive its client
+def test_reopen_keeps_points(store: str, tmp_path: Path) -> None:
+    first = _open(store, tmp_path)
     first.create(COLL, DIM, MODEL)
     first.upsert(COLL, handmade())
     first.close()
-    if not opener.persistent:  # type: ignore[attr-defined]
-        pytest.skip("in-memory storage does not outlive its client")
-    second = opener()
-    assert second.count(COLL) == 6
-    second.check_model(COLL, MODEL, DIM)
-    assert ids(second.search(COLL, dense=Q_DENSE, mode="dense")) == DENSE_ORDER
-    assert second.search(COLL, sparse=sv({COMMON: 1.0, RARE: 1.0}), mode="sparse")[0].id == "article/12"
+    second = _open(store, tmp_path)
+    try:
+        assert second.count(COLL) == 6
+        second.check_model(COLL, MODEL, DIM)
+        assert ids(second.search(COLL, dense=Q_DENSE, mode="dense")) == DENSE_ORDER
+        assert second.search(COLL, sparse=sv({COMMON: 1.0, RARE: 1.0}), mode="sparse")[0].id == "article/12"
+    finally:
+        second.close()
 
 
 def test_read_only_refuses_writes(tmp_path: Path) -> None:

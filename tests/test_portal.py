@@ -12,9 +12,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from pilotkg.api.app import create_app, serve_in_thread
 from playwright.sync_api import Browser, Page, Request, sync_playwright
 
+from pilotkg.api.app import create_app, serve_in_thread
 from pilotkg.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

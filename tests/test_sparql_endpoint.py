@@ -14,11 +14,11 @@ from urllib.error import HTTPError
 import httpx
 import pytest
 import rdflib
-from pilotkg.api.app import create_app, serve_in_thread
-from pilotkg.api.routes_sparql import GRAPH_OFFERS, RESULT_OFFERS, negotiate
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, POST, POSTDIRECTLY, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
 
+from pilotkg.api.app import create_app, serve_in_thread
+from pilotkg.api.routes_sparql import GRAPH_OFFERS, RESULT_OFFERS, negotiate
 from pilotkg.graph import build as build_graph
 from pilotkg.service import build_index
 from pilotkg.settings import Settings

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
-from enum import Enum
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -27,26 +27,27 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="The embedding model (built offline from installed packages).", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-projects_app = typer.Typer(help="Submitted projects: import, list (eligibility rules checked as SHACL).",
-                           no_args_is_help=True)
+projects_app = typer.Typer(
+    help="Submitted projects: import, list (eligibility rules checked as SHACL).", no_args_is_help=True
+)
 app.add_typer(projects_app, name="projects")
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
 
-class TableOrJson(str, Enum):
+class TableOrJson(StrEnum):
     table = "table"
     json = "json"
 
 
-class BatchFormat(str, Enum):
+class BatchFormat(StrEnum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
 
 
-class QueryFormat(str, Enum):
+class QueryFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -142,8 +143,13 @@ def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
         corpus = load_corpus(_settings().corpus_dir)
         groups = {g.number: g.name for g in corpus.groups}
         rows = [
-            {"number": d.number, "name": d.name, "group": groups[d.group], "group_number": d.group,
-             "requirements": len(d.requirements)}
+            {
+                "number": d.number,
+                "name": d.name,
+                "group": groups[d.group],
+                "group_number": d.group,
+                "requirements": len(d.requirements),
+            }
             for d in corpus.directions
         ]
         if fmt is TableOrJson.json:
@@ -200,7 +206,9 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise InputError(f"not JSON: {exc.msg}", "不是合法的 JSON 行", f"{path}:{no}") from exc
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
-            raise InputError("each line needs an 'id' and a non-empty 'text'", "每行须有 id 和非空 text", f"{path}:{no}")
+            raise InputError(
+                "each line needs an 'id' and a non-empty 'text'", "每行须有 id 和非空 text", f"{path}:{no}"
+            )
         yield obj
 
 
@@ -268,7 +276,13 @@ def check(
             out.print_json(json.dumps([r.model_dump() for r in reports], ensure_ascii=False))
             return
         for rep in reports:
-            t = Table("", "要求 requirement", "类型 kind", "依据 evidence", title=f"{rep.direction}. {rep.direction_name}")
+            t = Table(
+                "",
+                "要求 requirement",
+                "类型 kind",
+                "依据 evidence",
+                title=f"{rep.direction}. {rep.direction_name}",
+            )
             for r in rep.requirements:
                 ev = r.evidence[0].text if r.evidence else ""
                 if r.kind == "threshold":
@@ -305,7 +319,9 @@ def search(
 
 @app.command(name="eval")
 def eval_(
-    cases: Annotated[Path, typer.Argument(help="Labelled JSONL (id, direction 0–16, text, addressed/missing/violated)")],
+    cases: Annotated[
+        Path, typer.Argument(help="Labelled JSONL (id, direction 0–16, text, addressed/missing/violated)")
+    ],
     keys: Annotated[Path | None, typer.Option(help="requirement_keys.tsv; default: beside the cases file")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
@@ -411,8 +427,15 @@ def projects_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableO
             return
         t = Table("id", "名称 name", "方向 dir", "匹配 matched", "牵头 lead", "地区 region", "批次 batch")
         for p in projects:
-            t.add_row(p.id, p.name, str(p.direction), str(p.matched_direction or ""), p.lead_unit.name, p.region,
-                      str(p.batch))
+            t.add_row(
+                p.id,
+                p.name,
+                str(p.direction),
+                str(p.matched_direction or ""),
+                p.lead_unit.name,
+                p.region,
+                str(p.batch),
+            )
         out.print(t)
 
     run(body)

@@ -35,7 +35,20 @@ from pilotkg.quantity import extract_quantities
 from pilotkg.requirements import section_pieces
 from pilotkg.text import MappedText, normalize_mapped
 
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_NUM = "零〇一二两三四五六七八九十百"
 
 # Outline numbering styles, matched on normalised text (full-width brackets are ASCII by then).
@@ -226,9 +239,7 @@ def _document(doc: _Doc, seg: list[Line], idx: int, kind: str, parent: str | Non
             agencies.append(Agency(name=part, span=doc.span(start, start + len(part))))
             pos = start + len(part)
     text = "\n".join(ln.text for ln in seg)
-    year_m = re.search(r"(20\d{2})\s*年", title.text) or (
-        re.search(r"〔(\d{4})〕", doc_number) if doc_number else None
-    )
+    year_m = re.search(r"(20\d{2})\s*年", title.text) or (re.search(r"〔(\d{4})〕", doc_number) if doc_number else None)
     deadlines = [
         Deadline(
             batch=cn_int(m.group(1)),
@@ -240,9 +251,23 @@ def _document(doc: _Doc, seg: list[Line], idx: int, kind: str, parent: str | Non
     contacts: list[Contact] = []
     for ln in seg:
         if m := _CONTACT_PERSON.match(ln.text):
-            contacts.append(Contact(name=m.group(1), phone=m.group(2), organisation=m.group(3), span=doc.span(ln.start, ln.end)))
+            contacts.append(
+                Contact(
+                    name=m.group(1),
+                    phone=m.group(2),
+                    organisation=m.group(3),
+                    span=doc.span(ln.start, ln.end),
+                )
+            )
         elif (m := _CONTACT_SERVICE.match(ln.text)) and "咨询" in m.group(1):
-            contacts.append(Contact(name=m.group(1), phone=m.group(3), organisation=m.group(2), span=doc.span(ln.start, ln.end)))
+            contacts.append(
+                Contact(
+                    name=m.group(1),
+                    phone=m.group(3),
+                    organisation=m.group(2),
+                    span=doc.span(ln.start, ln.end),
+                )
+            )
     doc_id = {"guide": "guide", "measures": "measures"}.get(kind, f"notice-{idx + 1}")
     return PolicyDocument(
         id=doc_id,
@@ -284,7 +309,7 @@ def _parse_guide(doc: _Doc, seg: list[Line]) -> tuple[list[Group], list[Directio
     def close_section() -> None:
         nonlocal section
         if section and current is not None:
-            kind, s, e, ln = section
+            kind, s, e, _first = section
             if kind == "effect":
                 current.effect = doc.span(s, e)
             else:
@@ -295,7 +320,11 @@ def _parse_guide(doc: _Doc, seg: list[Line]) -> tuple[list[Group], list[Directio
     for ln in seg:
         if sm := _SECTION.match(ln.text):
             if current is None:
-                raise doc.error(ln, f"section '{sm.group(1)}' before any direction heading", f"在任何方向标题之前出现了“{sm.group(1)}”")
+                raise doc.error(
+                    ln,
+                    f"section '{sm.group(1)}' before any direction heading",
+                    f"在任何方向标题之前出现了“{sm.group(1)}”",
+                )
             close_section()
             section = (SECTION_LABELS[sm.group(1)], ln.start + sm.end(), ln.end, ln)
             continue
@@ -314,8 +343,18 @@ def _parse_guide(doc: _Doc, seg: list[Line]) -> tuple[list[Group], list[Directio
                 if not groups:
                     raise doc.error(ln, "direction heading before any group heading", "方向标题出现在任何分组标题之前")
                 if current is not None and current.demand is None:
-                    raise doc.error(ln, f"direction '{current.name}' has no 示范要求 section", f"方向“{current.name}”缺少“示范要求”")
-                current = Direction(number=len(directions) + 1, label=label, name=name, group=groups[-1].number, span=name_span)
+                    raise doc.error(
+                        ln,
+                        f"direction '{current.name}' has no 示范要求 section",
+                        f"方向“{current.name}”缺少“示范要求”",
+                    )
+                current = Direction(
+                    number=len(directions) + 1,
+                    label=label,
+                    name=name,
+                    group=groups[-1].number,
+                    span=name_span,
+                )
                 directions.append(current)
             continue
         if section is not None:  # a section may run over several paragraphs
@@ -323,7 +362,11 @@ def _parse_guide(doc: _Doc, seg: list[Line]) -> tuple[list[Group], list[Directio
             section = (kind, s, ln.end, first)
     close_section()
     if current is not None and current.demand is None:
-        raise doc.error(seg[-1], f"direction '{current.name}' has no 示范要求 section", f"方向“{current.name}”缺少“示范要求”")
+        raise doc.error(
+            seg[-1],
+            f"direction '{current.name}' has no 示范要求 section",
+            f"方向“{current.name}”缺少“示范要求”",
+        )
     if len(levels) < 2:
         raise doc.error(seg[0], "guide has no group → direction outline", "实施要素指南中没有“分组→方向”的层级结构")
     empty = [g for g in groups if not any(d.group == g.number for d in directions)]
@@ -373,7 +416,12 @@ def _parse_articles(doc: _Doc, seg: list[Line]) -> list[Article]:
                 )
             starts.append(ln.start)
             articles.append(
-                Article(number=n, label=f"第{m.group(1)}条", text=ln.text[m.end() :], span=doc.span(ln.start, ln.end))
+                Article(
+                    number=n,
+                    label=f"第{m.group(1)}条",
+                    text=ln.text[m.end() :],
+                    span=doc.span(ln.start, ln.end),
+                )
             )
         elif articles:
             a = articles[-1]
@@ -425,7 +473,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("max_partners", re.compile(rf"联合单位(?:不超过|最多|不多于)\s*([{_CN_NUM}\d]+)\s*家")),
     ("no_single_enterprise", re.compile(r"单一企业申报[^。;]*?不予受理")),
     ("legal_entity", re.compile(r"参与申报的单位应为[^。]*?企业")),
-    ("max_projects_per_lead", re.compile(rf"每个牵头单位[^。;,]*?(?:最多|不超过)(?:申报)?\s*([{_CN_NUM}\d]+)\s*个项目")),
+    (
+        "max_projects_per_lead",
+        re.compile(rf"每个牵头单位[^。;,]*?(?:最多|不超过)(?:申报)?\s*([{_CN_NUM}\d]+)\s*个项目"),
+    ),
     ("directions_per_project", re.compile(rf"每个项目[^。;]*?([{_CN_NUM}\d]+)\s*个[^。;]*?方向")),
     ("max_recommended_per_direction_region", re.compile(rf"每个方向(?:不超过|最多)\s*([{_CN_NUM}\d]+)\s*个")),
     ("characteristics", re.compile(r"具备((?:[\u4e00-\u9fff]{2,6}性、)+[\u4e00-\u9fff]{2,6}性)等特点")),

@@ -33,7 +33,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "互联网": ("互联网", "internet", "移动互联", "app", "小程序", "web"),
     "无人机": ("无人机", "uav", "drone", "航拍", "航测"),
     "卫星遥感": ("卫星遥感", "遥感", "卫星", "insar", "satellite"),
-    "图像识别": ("图像识别", "视频识别", "视觉识别", "计算机视觉", "图像分析", "image recognition", "红外识别"),
+    "图像识别": (
+        "图像识别",
+        "视频识别",
+        "视觉识别",
+        "计算机视觉",
+        "图像分析",
+        "image recognition",
+        "红外识别",
+    ),
     "虚拟现实": ("虚拟现实", "vr", "ar", "混合现实", "mr", "元宇宙"),
     "数字孪生": ("数字孪生", "digital twin", "孪生"),
     "工业机器人": ("工业机器人", "机器人", "robot", "机械臂"),
@@ -151,7 +159,15 @@ class CoverageChecker:
         mean, sd = float(vals.mean()), float(vals.std()) or 1.0
         checks = [
             self._one(
-                r, text, mapped, norm, text_bigrams, units, quantities, sims[r.id], (sims[r.id][1] - mean) / sd,
+                r,
+                text,
+                mapped,
+                norm,
+                text_bigrams,
+                units,
+                quantities,
+                sims[r.id],
+                (sims[r.id][1] - mean) / sd,
                 float(unit_best[sims[r.id][0]]) if sims[r.id][0] >= 0 else 0.0,
             )
             for r in d.requirements
@@ -261,7 +277,7 @@ class CoverageChecker:
 
 def _uses(means: str, norm_text: str) -> bool:
     key = means.lower()
-    names = ALIASES.get(key, ()) + (key,)
+    names = (*ALIASES.get(key, ()), key)
     for alias in ALIASES:
         if alias in key:  # "人工智能分析处理技术" uses the aliases of 人工智能
             names += ALIASES[alias]

@@ -56,9 +56,7 @@ class ShapeViolation(PilotkgError):
     exit_code = 4
     code = "shape_violation"
 
-    def __init__(
-        self, message_en: str, message_zh: str = "", where: str | None = None, report: object = None
-    ) -> None:
+    def __init__(self, message_en: str, message_zh: str = "", where: str | None = None, report: object = None) -> None:
         super().__init__(message_en, message_zh, where)
         self.report = report
 

@@ -56,7 +56,9 @@ class EvalReport(BaseModel):
 
 def load_cases(path: Path) -> list[Case]:
     try:
-        return [Case.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [
+            Case.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read labelled cases: {exc}", f"无法读取标注数据：{exc}", str(path)) from exc
 
@@ -95,19 +97,31 @@ def match_figures(pilot: Pilot, cases: list[Case], mode: Mode) -> MatchFigures:
         rr += 1 / (ranked.index(c.direction) + 1)
     p, r, f = _prf(tp, fp, fn)
     return MatchFigures(
-        mode=mode, cases=len(cases), top1=top1 / n_in, top3=top3 / n_in, mrr=rr / n_in,
-        oos_precision=p, oos_recall=r, oos_f1=f,
+        mode=mode,
+        cases=len(cases),
+        top1=top1 / n_in,
+        top3=top3 / n_in,
+        mrr=rr / n_in,
+        oos_precision=p,
+        oos_recall=r,
+        oos_f1=f,
     )
 
 
-def coverage_figures(pilot: Pilot, checker: CoverageChecker, cases: list[Case], keys: dict[str, tuple[int, str]], name: str) -> CoverageFigures:
+def coverage_figures(
+    pilot: Pilot, checker: CoverageChecker, cases: list[Case], keys: dict[str, tuple[int, str]], name: str
+) -> CoverageFigures:
     total = right = unjudged = 0
     m_tp = m_fp = m_fn = v_tp = v_fp = v_fn = 0
     for c in cases:
         if c.direction == 0:
             continue
         report = checker.check(c.text, c.direction)
-        gold = {k: "addressed" for k in c.addressed} | {k: "missing" for k in c.missing} | {k: "violated" for k in c.violated}
+        gold = (
+            {k: "addressed" for k in c.addressed}
+            | {k: "missing" for k in c.missing}
+            | {k: "violated" for k in c.violated}
+        )
         for key_id, label in gold.items():
             total += 1
             _, key = keys[key_id]
@@ -127,12 +141,21 @@ def coverage_figures(pilot: Pilot, checker: CoverageChecker, cases: list[Case], 
     mp, mr, mf = _prf(m_tp, m_fp, m_fn)
     vp, vr, _ = _prf(v_tp, v_fp, v_fn)
     return CoverageFigures(
-        checker=name, keys=total, unjudged=unjudged, accuracy=right / max(total, 1),
-        missing_precision=mp, missing_recall=mr, missing_f1=mf, violated_precision=vp, violated_recall=vr,
+        checker=name,
+        keys=total,
+        unjudged=unjudged,
+        accuracy=right / max(total, 1),
+        missing_precision=mp,
+        missing_recall=mr,
+        missing_f1=mf,
+        violated_precision=vp,
+        violated_recall=vr,
     )
 
 
-def evaluate(pilot: Pilot, cases_path: Path, keys_path: Path | None, progress: Callable[[str], None] | None = None) -> EvalReport:
+def evaluate(
+    pilot: Pilot, cases_path: Path, keys_path: Path | None, progress: Callable[[str], None] | None = None
+) -> EvalReport:
     say = progress or (lambda _m: None)
     cases = load_cases(cases_path)
     matching = []
@@ -153,9 +176,16 @@ def evaluate(pilot: Pilot, cases_path: Path, keys_path: Path | None, progress: C
 def render(report: EvalReport) -> str:
     lines = ["| mode | top-1 | top-3 | MRR | OOS P | OOS R | OOS F1 |", "|---|---|---|---|---|---|---|"]
     for m in report.matching:
-        lines.append(f"| {m.mode} | {m.top1:.3f} | {m.top3:.3f} | {m.mrr:.3f} | {m.oos_precision:.3f} | {m.oos_recall:.3f} | {m.oos_f1:.3f} |")
+        lines.append(
+            f"| {m.mode} | {m.top1:.3f} | {m.top3:.3f} | {m.mrr:.3f} | "
+            f"{m.oos_precision:.3f} | {m.oos_recall:.3f} | {m.oos_f1:.3f} |"
+        )
     if report.coverage:
-        lines += ["", "| checker | keys | accuracy | missing P | missing R | missing F1 | violated P | violated R |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| checker | keys | accuracy | missing P | missing R | missing F1 | violated P | violated R |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for c in report.coverage:
             lines.append(
                 f"| {c.checker} | {c.keys} | {c.accuracy:.3f} | {c.missing_precision:.3f} | {c.missing_recall:.3f} | "

@@ -99,7 +99,9 @@ class Matcher:
             for i, (t, v) in enumerate(zip(OTHER_DOMAINS, vecs, strict=True))
         ]
 
-    def _scores(self, text: str, sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+    def _scores(
+        self, text: str, sentences: list[Sentence]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
         n = len(self.numbers)
         vecs = self.embedder.embed_queries([text, *[s.text for s in sentences]])
         whole_v, sent_v = vecs[0], vecs[1:]

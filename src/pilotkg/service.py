@@ -6,6 +6,7 @@ pays for them at start-up and not per request.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,9 +38,7 @@ class IndexSummary:
     seconds: float
 
 
-def build_index(
-    settings: Settings, corpus: Corpus | None = None, progress: Progress | None = None
-) -> IndexSummary:
+def build_index(settings: Settings, corpus: Corpus | None = None, progress: Progress | None = None) -> IndexSummary:
     """Embed the policy (directions, requirements, articles, out-of-scope anchors) into Qdrant."""
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
@@ -68,10 +67,9 @@ class Pilot:
         self.tokenizer: Tokenizer = tokenizer_for(corpus)
         index.check_model(POLICY, embedder.name, embedder.dim)
         self.matcher = Matcher(corpus, embedder, index, self.tokenizer)
-        self.checker = CoverageChecker(
-            corpus, embedder, self.tokenizer, vectors=requirement_vectors(index, corpus)
-        )
+        self.checker = CoverageChecker(corpus, embedder, self.tokenizer, vectors=requirement_vectors(index, corpus))
         self._store: Any = None
+        self._store_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings) -> Pilot:
@@ -81,11 +79,12 @@ class Pilot:
     @property
     def store(self) -> Any:
         """The RDF store, opened read-write on first use: a server is the one writer."""
-        if self._store is None:
-            from pilotkg.store import open_store
+        with self._store_lock:  # concurrent first requests must not race to take the store's lock
+            if self._store is None:
+                from pilotkg.store import open_store
 
-            self._store = open_store(self.settings)
-        return self._store
+                self._store = open_store(self.settings)
+            return self._store
 
     # --- policy ---
     def directions(self) -> list[Direction]:

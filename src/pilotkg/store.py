@@ -85,6 +85,7 @@ _GRAPH_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
     "ntriples": ox.RdfFormat.N_TRIPLES,
     "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
 }
 
 
@@ -111,7 +112,7 @@ class QueryResult:
         """``(body, media type)``: json/xml/csv/tsv for SELECT/ASK, turtle/ntriples/jsonld for CONSTRUCT."""
         if self.kind == "graph":
             if fmt not in _GRAPH_FORMATS:
-                raise _bad_format(fmt, "turtle, ntriples, jsonld")
+                raise _bad_format(fmt, "turtle, ntriples, jsonld, rdfxml")
             from pilotkg.graph import PREFIXES
 
             rdf = _GRAPH_FORMATS[fmt]
