@@ -5,7 +5,8 @@ Every number comes from the text (``corpus.rules`` and the notices' deadlines): 
 
 - lead_units: ``pk:leadUnit`` min 1, max N;  max_partners: ``pk:partner`` max N;
 - no_single_enterprise: ``pk:partner`` min 1;  directions_per_project: ``pk:direction`` min 1, max N;
-- max_projects_per_lead (SPARQL): at most N projects per lead unit in one batch of one year;
+- max_projects_per_lead (SPARQL): at most N projects per lead unit in one batch of one year (the
+  notice says 每个牵头单位可最多申报 2 个项目; each batch is read as its own call for applications);
 - max_recommended_per_direction_region (SPARQL): at most N recommended projects per direction and
   region in one year;
 - deadlines (SPARQL, one shape for all batches): submitted on or before the batch's deadline.
