@@ -281,3 +281,18 @@ def test_resolve_compares_every_token_in_constant_time(monkeypatch: pytest.Monke
 def test_header_name_and_scheme_casing_do_not_matter(client: TestClient) -> None:
     r = client.get("/api/projects", headers={"authorization": f"bearer {REVIEWER}"})
     assert r.status_code == 200
+
+
+def test_a_rule_report_does_not_name_other_applicants_projects(client: TestClient) -> None:
+    # Bob files two projects under the lead unit of Alice's stored A-001: three for one lead unit
+    # breaks the notice's limit of two, and the report must not reveal Alice's project id.
+    r = client.post(
+        "/api/projects", json=[project("B-101", ALICE_NAME), project("B-102", ALICE_NAME)], headers=AS_BOB
+    )
+    assert r.status_code == 422, r.text
+    assert "A-001" not in r.text
+    assert "B-101" in r.text or "B-102" in r.text
+    as_reviewer = client.post(
+        "/api/projects", json=[project("R-101", ALICE_NAME), project("R-102", ALICE_NAME)], headers=AS_REVIEWER
+    )
+    assert as_reviewer.status_code == 422 and "3" in as_reviewer.json()["report"]["violations"][0]["found"]

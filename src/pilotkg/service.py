@@ -6,6 +6,7 @@ pays for them at start-up and not per request.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from pilotkg import iri
 from pilotkg.corpus import load_corpus
 from pilotkg.coverage import CoverageChecker
 from pilotkg.embed import Embedder, get_embedder
-from pilotkg.errors import NotFoundError
+from pilotkg.errors import NotFoundError, ShapeViolation
 from pilotkg.index import VectorIndex, open_index
 from pilotkg.matcher import Matcher
 from pilotkg.models import Article, Corpus, Direction
@@ -145,7 +146,22 @@ class Pilot:
         from pilotkg.projects import import_projects
 
         owned = [p.model_copy(update={"owner": owner}) for p in projects] if owner else projects
-        return import_projects(self.store, self.corpus, owned, enrich=self.enrich, source="api")
+        try:
+            return import_projects(self.store, self.corpus, owned, enrich=self.enrich, source="api")
+        except ShapeViolation as exc:
+            if owner is not None and exc.report is not None:
+                self._redact(exc.report, owner, {p.id for p in projects})
+            raise
+
+    def _redact(self, report: Any, owner: str, own_ids: set[str]) -> None:
+        """An applicant learns which rule its file breaks, not the ids of other applicants' projects."""
+        others = [p.id for p in self.list_projects() if p.owner != owner and p.id not in own_ids]
+        if not others:
+            return
+        pattern = re.compile("|".join(re.escape(i) for i in sorted(others, key=len, reverse=True)))
+        for v in report.violations:
+            for field in ("found", "message_zh", "message_en", "where"):
+                setattr(v, field, pattern.sub("（其他申报项目 / another application）", getattr(v, field)))
 
     def list_projects(self, owner: str | None = None) -> list[ProjectOut]:
         from pilotkg.projects import list_projects
