@@ -3,13 +3,13 @@
 # No ``from __future__ import annotations``: FastAPI must resolve the request models defined inside
 # router() at runtime, and string annotations of function-local classes cannot be resolved.
 
-from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
+from pilotkg import sparql
 from pilotkg.api.app import pilot_of
 from pilotkg.models import Article, Direction, Group
 from pilotkg.results import CoverageReport, MatchResult, SearchHit
@@ -34,19 +34,10 @@ class ExampleQuery(BaseModel):
 
 def example_queries() -> list[ExampleQuery]:
     """The ``.rq`` files shipped as package data of ``pilotkg.ontology`` (``queries/``)."""
-    folder = resources.files("pilotkg.ontology").joinpath("queries")
-    if not folder.is_dir():
-        return []
-    out: list[ExampleQuery] = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".rq"):
-            continue
-        text = entry.read_text(encoding="utf-8")
-        comments = [ln.lstrip("#").strip() for ln in text.splitlines() if ln.startswith("#")]
-        title = next((c for c in comments if c), entry.name)
-        title = title.removeprefix("title:").strip()
-        out.append(ExampleQuery(name=entry.name, title=title, query=text))
-    return out
+    return [
+        ExampleQuery(name=f"{q.name}.rq", title=f"{q.title_zh} / {q.title_en}".strip(" /"), query=q.text)
+        for q in sparql.example_queries()
+    ]
 
 
 def router(settings: Settings) -> APIRouter:

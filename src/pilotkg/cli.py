@@ -212,6 +212,13 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         yield obj
 
 
+def _batch(path: Path, fn: Callable[[dict[str, Any]], Any]) -> None:
+    """JSONL in, JSONL out: one result line per input line, carrying the input's id."""
+    for obj in _read_jsonl(path):
+        line = {"id": obj.get("id"), **fn(obj).model_dump()}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
 def _need_text(text: str | None, input_: Path | None) -> None:
     if (text is None or not text.strip()) and input_ is None:
         raise InputError("give a description or --input FILE.jsonl", "请提供描述文本或 --input 文件")
@@ -230,10 +237,7 @@ def match(
         _need_text(text, input_)
         with _pilot() as pilot:
             if input_ is not None:
-                for obj in _read_jsonl(input_):
-                    res = pilot.match(obj["text"], top=top)
-                    line = {"id": obj.get("id"), **res.model_dump()}
-                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+                _batch(input_, lambda obj: pilot.match(obj["text"], top=top))
                 return
             res = pilot.match(text or "", top=top)
         if fmt is not BatchFormat.table:
@@ -266,10 +270,7 @@ def check(
         _need_text(text, input_)
         with _pilot() as pilot:
             if input_ is not None:
-                for obj in _read_jsonl(input_):
-                    rep = pilot.check(obj["text"], direction=obj.get("direction"), top=1)[0]
-                    line = {"id": obj.get("id"), **rep.model_dump()}
-                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+                _batch(input_, lambda obj: pilot.check(obj["text"], direction=obj.get("direction"), top=1)[0])
                 return
             reports = pilot.check(text or "", direction=direction, top=top)
         if fmt is not BatchFormat.table:
