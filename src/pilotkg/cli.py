@@ -97,18 +97,17 @@ def build(
     """Parse the corpus, build + validate the RDF graph, store it, and build the search index."""
 
     def body() -> None:
-        from pilotkg.graph import build as build_graph
-        from pilotkg.service import build_index
+        from pilotkg.indexers import graph, vectors
 
         s = _settings()
-        summary = build_graph(s, progress=_say)
+        summary = graph.run(s, progress=_say)
         out.print(
             f"graph: {summary.documents} documents, {summary.groups} groups, {summary.directions} directions, "
             f"{sum(summary.requirements.values())} requirements {summary.requirements}, {summary.articles} articles, "
             f"{summary.rules} rules, {summary.triples} triples → {summary.store} ({summary.seconds:.2f}s)"
         )
         if not skip_index:
-            idx = build_index(s, progress=_say)
+            idx = vectors.run(s, progress=_say)
             out.print(f"index: {idx.points} points, {idx.model} ({idx.dim}d) → {idx.location} ({idx.seconds:.1f}s)")
 
     run(body)
