@@ -76,3 +76,14 @@ def test_every_requirement_gets_a_status(pilot) -> None:  # type: ignore[no-unty
     assert ids == [r.id for r in pilot.corpus.direction(4).requirements]
     assert sum(rep.counts.values()) == len(ids)
     assert {r.status for r in rep.requirements} <= {"addressed", "missing", "violated", "uncertain"}
+
+
+def test_thresholds_absent_when_no_value_is_stated(pilot) -> None:  # type: ignore[no-untyped-def]
+    r = pilot.checker.check("融合多源地震数据，基于大数据与人工智能自动处理，发布地震预警。", 10)
+    assert _status(r, "秒级") == "missing"
+    r = pilot.checker.check("空天地一体化监测滑坡体形变，大数据与人工智能分析并预警。", 11)
+    assert _status(r, "毫米级") == "missing"
+    assert _status(r, "亚分钟") == "missing"
+    # a duration that is not about the response (24小时值守) does not count as a stated response time
+    r = pilot.checker.check("卫星遥感与无人机监测林区火情，平台24小时值守。", 8)
+    assert _status(r, "报警响应时间") != "violated"
