@@ -31,7 +31,7 @@ from pilotkg.models import (
     Span,
     Stage,
 )
-from pilotkg.quantity import extract_quantities
+from pilotkg.quantity import Quantity, extract_quantities, parse_threshold
 from pilotkg.requirements import section_pieces
 from pilotkg.text import MappedText, normalize_mapped
 
@@ -314,7 +314,7 @@ def _parse_guide(doc: _Doc, seg: list[Line]) -> tuple[list[Group], list[Directio
                 current.effect = doc.span(s, e)
             else:
                 current.demand = doc.span(s, e)
-            current.requirements += _requirements(doc, current.number, kind, s, e, len(current.requirements))
+            current.requirements += _requirements(doc, current.number, kind, s, e)
         section = None
 
     for ln in seg:
@@ -375,7 +375,7 @@ def _parse_guide(doc: _Doc, seg: list[Line]) -> tuple[list[Group], list[Directio
     return groups, directions
 
 
-def _requirements(doc: _Doc, number: int, section: str, s: int, e: int, offset: int) -> list[Requirement]:
+def _requirements(doc: _Doc, number: int, section: str, s: int, e: int) -> list[Requirement]:
     text = doc.t[s:e]
     out: list[Requirement] = []
     letter = "e" if section == "effect" else "r"
@@ -383,8 +383,6 @@ def _requirements(doc: _Doc, number: int, section: str, s: int, e: int, offset: 
         span = doc.span(s + p.start, s + p.end)
         q = None
         if p.kind == "threshold":
-            from pilotkg.quantity import parse_threshold
-
             q = parse_threshold(text[p.start : p.end])
         out.append(
             Requirement(
@@ -398,7 +396,6 @@ def _requirements(doc: _Doc, number: int, section: str, s: int, e: int, offset: 
                 quantity=q,
             )
         )
-    del offset
     return out
 
 
@@ -458,7 +455,7 @@ def _parse_stages(doc: _Doc, articles: list[Article]) -> list[Stage]:
     return stages
 
 
-def _validity(articles: list[Article]):  # type: ignore[no-untyped-def]
+def _validity(articles: list[Article]) -> Quantity | None:
     for a in articles:
         if m := re.search(r"有效期为?[^。]{0,6}", a.text):
             qs = [q for q in extract_quantities(m.group()) if q.dimension == "duration"]
@@ -486,12 +483,12 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 
 def _parse_rules(doc: _Doc, seg: list[Line], doc_id: str) -> list[Rule]:
     out: list[Rule] = []
-    top = ""
+    top = top_title = ""
     for ln in seg:
         if m := STYLES["cn_dun"].match(ln.text):
             top = doc.raw[slice(*doc.m.span(ln.start, ln.start + m.end()))].strip()
             top_title = ln.text[m.end() :].strip()
-        clause = top + (top_title if "top_title" in locals() and not STYLES["cn_paren"].match(ln.text) else "")
+        clause = top + top_title
         if sm := STYLES["cn_paren"].match(ln.text):
             sub = doc.raw[slice(*doc.m.span(ln.start, ln.start + sm.end()))].strip()
             sub_title = re.split(r"[。.]", ln.text[sm.end() :], maxsplit=1)[0].strip()

@@ -27,7 +27,7 @@ from pilotkg.index import IndexPoint, SparseVec, VectorIndex
 from pilotkg.models import Corpus
 from pilotkg.results import DirectionScore, Evidence, MatchResult
 from pilotkg.search import POLICY, query_sparse
-from pilotkg.text import Sentence, Tokenizer, prepare_query, split_sentences
+from pilotkg.text import MappedText, Sentence, Tokenizer, prepare_query, split_sentences
 
 Mode = Literal["hybrid", "dense", "lexical"]
 
@@ -155,7 +155,7 @@ class Matcher:
         return MatchResult(out_of_scope=p_in < 0.5, confidence=directions[0].score, directions=directions)
 
     @staticmethod
-    def _evidence(mapped, sentences: list[Sentence], scores: np.ndarray, k: int = 2) -> list[Evidence]:  # type: ignore[no-untyped-def]
+    def _evidence(mapped: MappedText, sentences: list[Sentence], scores: np.ndarray, k: int = 2) -> list[Evidence]:
         out = []
         for i in np.argsort(-scores)[:k]:
             s = sentences[int(i)]

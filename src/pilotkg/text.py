@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jieba
+import opencc
 
 # A paragraph that ends in one of these is complete; anything else may be a PDF line wrap.
 _TERMINAL = set("。:;!?！？；：")
@@ -121,9 +122,7 @@ def normalize(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
+def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
