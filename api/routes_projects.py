@@ -4,14 +4,15 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Response
-from pydantic import BeforeValidator
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from pydantic import BeforeValidator, Field
 
 from pilotkg.api import auth
 from pilotkg.api.app import pilot_of
 from pilotkg.errors import AccessDenied, NotFoundError
 from pilotkg.projects import ImportReport, ProjectIn, ProjectOut
 from pilotkg.service import Pilot
+from pilotkg.similar import DUPLICATE_THRESHOLD, SimilarFilters, SimilarProject
 
 MAX_PROJECTS_PER_REQUEST = 1000
 
@@ -35,6 +36,27 @@ Projects = Annotated[
 ]
 
 ProjectId = Annotated[str, Path(min_length=1, max_length=64, description="项目编号 / project id")]
+
+# --- similar projects: request shapes ---
+MAX_SIMILAR = 100
+SIMILAR_DESCRIPTION = (
+    "与给定项目或文本最相似的已申报项目（自身除外），按相似度排序；score ≥ "
+    f"{DUPLICATE_THRESHOLD} 标记为疑似重复申报（duplicate）。评审令牌检索全部项目；申报单位只在本单位项目中检索；"
+    "匿名 401。 / Stored projects most similar to a project or a text, best first; score ≥ "
+    f"{DUPLICATE_THRESHOLD} is flagged as a likely duplicate. Reviewers search all projects, an applicant "
+    "only its own; anonymous 401."
+)
+Limit = Annotated[int, Query(ge=1, le=MAX_SIMILAR, description="返回条数 / number of hits")]
+
+
+class SimilarTextRequest(SimilarFilters):
+    text: str = Field(
+        min_length=1,
+        max_length=20000,
+        pattern=r"\S",
+        description="项目名称与描述（或任意文本） / the project's name and description (or any text)",
+    )
+    limit: int = Field(10, ge=1, le=MAX_SIMILAR, description="返回条数 / number of hits")
 
 
 def _refuse_foreign_ids(pilot: Pilot, projects: list[ProjectIn], owner: str) -> None:
@@ -102,5 +124,41 @@ def router() -> APIRouter:
             raise auth.project_not_found(project_id) from exc
         auth.check_read(who, project_id, owner=project.owner)
         return project
+
+    # --- similar projects (pilotkg.similar) ---
+    @r.get(
+        "/{project_id}/similar",
+        summary="相似项目（按已申报项目） / projects similar to a stored one",
+        description=SIMILAR_DESCRIPTION + " 申报单位只能以本单位项目检索（他人项目返回 404）。 / "
+        "An applicant may only start from its own project (another's answers 404).",
+    )
+    def similar_to_project(
+        project_id: ProjectId,
+        who: Who,
+        pilot: PilotDep,
+        direction: Annotated[int | None, Query(ge=1, le=99, description="方向 / direction")] = None,
+        region: Annotated[str | None, Query(min_length=1, max_length=100, description="地区 / region")] = None,
+        batch: Annotated[int | None, Query(ge=1, le=12, description="批次 / batch")] = None,
+        year: Annotated[int | None, Query(ge=2000, le=2100, description="年份 / year")] = None,
+        limit: Limit = 10,
+    ) -> list[SimilarProject]:
+        auth.require_token(who)
+        try:
+            project = pilot.get_project(project_id)
+        except NotFoundError as exc:
+            raise auth.project_not_found(project_id) from exc
+        auth.check_read(who, project_id, owner=project.owner)
+        filters = SimilarFilters(direction=direction, region=region, batch=batch, year=year)
+        return pilot.similar_to_project(project_id, filters, owner=auth.list_owner(who), limit=limit)
+
+    @r.post(
+        "/similar",
+        summary="相似项目（按文本） / projects similar to a text",
+        description=SIMILAR_DESCRIPTION,
+    )
+    def similar_to_text(body: SimilarTextRequest, who: Who, pilot: PilotDep) -> list[SimilarProject]:
+        owner = auth.list_owner(who)
+        filters = SimilarFilters.model_validate(body.model_dump(include=set(SimilarFilters.model_fields)))
+        return pilot.similar_to_text(body.text, filters, owner=owner, limit=body.limit)
 
     return r

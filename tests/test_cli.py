@@ -102,3 +102,16 @@ def test_check_table_and_bad_input(env, tmp_path: Path) -> None:  # type: ignore
     bad.write_text('{"id": "x"}\nnot json\n', encoding="utf-8")
     res = runner.invoke(app, ["match", "--input", str(bad), "--format", "jsonl"])
     assert res.exit_code == 2 and "bad.jsonl:1" in res.output
+
+
+def test_projects_import_and_list(env) -> None:  # type: ignore[no-untyped-def]
+    bad = runner.invoke(app, ["projects", "import", str(REPO / "tests" / "data" / "projects_rule_max_partners.json")])
+    assert bad.exit_code == 4, bad.output
+    assert "三、（一）申报资格" in bad.output and "8" in bad.output
+    res = runner.invoke(app, ["projects", "import", str(REPO / "corpus" / "projects" / "sample-projects.json")])
+    assert res.exit_code == 0, res.output
+    listed = runner.invoke(app, ["projects", "list", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    projects = json.loads(listed.stdout)
+    assert len(projects) == 10
+    assert all(p["matched_direction"] for p in projects) and all(p["coverage"] for p in projects)

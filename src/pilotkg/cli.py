@@ -378,6 +378,7 @@ def serve(
 def projects_import(
     file: Annotated[Path, typer.Argument(help="JSON, JSONL or CSV file of projects")],
     enrich: Annotated[bool, typer.Option(help="Store the matcher's direction and the coverage statuses")] = True,
+    index: Annotated[bool, typer.Option(help="Index the projects for `pilotkg projects similar`")] = True,
 ) -> None:
     """Import projects, all-or-nothing per file; a rule violation exits non-zero with the report."""
 
@@ -388,7 +389,7 @@ def projects_import(
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with contextlib.ExitStack() as stack:
-            pilot = stack.enter_context(_pilot()) if enrich else None
+            pilot = stack.enter_context(_pilot()) if enrich or index else None
             bar = stack.enter_context(Progress(*columns, console=err))
             tasks: dict[str, Any] = {}
 
@@ -400,10 +401,12 @@ def projects_import(
             report = import_file(
                 _settings(),
                 file,
-                enrich=pilot.enrich if pilot else None,
+                enrich=pilot.enrich if pilot and enrich else None,
                 progress=progress,
                 store=pilot.store if pilot else None,
             )
+            if pilot and index:  # only after the store transaction succeeded (import_file raised otherwise)
+                pilot.index_project_file(file, lambda done, total: progress("index", done, total))
         out.print(report.render_text())
 
     run(body)
@@ -437,6 +440,59 @@ def projects_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableO
                 str(p.batch),
             )
         out.print(t)
+
+    run(body)
+
+
+# --- similar projects (pilotkg.similar) -------------------------------------------------------------
+
+
+@projects_app.command("similar")
+def projects_similar(
+    text: Annotated[str | None, typer.Option("--text", help="A project text (best: name + description)")] = None,
+    project_id: Annotated[str | None, typer.Option("--id", help="A stored project id (its stored vector)")] = None,
+    direction: Annotated[int | None, typer.Option(min=1, max=99, help="Only projects of this direction")] = None,
+    region: Annotated[str | None, typer.Option(help="Only projects of this region")] = None,
+    batch: Annotated[int | None, typer.Option(min=1, max=12, help="Only projects of this batch")] = None,
+    year: Annotated[int | None, typer.Option(min=2000, max=2100, help="Only projects of this year")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Stored projects most similar to a text or to a stored project; likely duplicates are flagged.
+
+    A local command: it sees every project, like a reviewer."""
+
+    def body() -> None:
+        from pilotkg.similar import SimilarFilters
+
+        if (text is None or not text.strip()) == (project_id is None):
+            raise InputError("give exactly one of --text or --id", "请给出 --text 或 --id 之一（且只能给一个）")
+        filters = SimilarFilters(direction=direction, region=region, batch=batch, year=year)
+        with _pilot() as pilot:
+            if project_id is not None:
+                hits = pilot.similar_to_project(project_id, filters, limit=limit)
+            else:
+                hits = pilot.similar_to_text(text or "", filters, limit=limit)
+        if fmt is TableOrJson.json:
+            out.print_json(json.dumps([h.model_dump() for h in hits], ensure_ascii=False))
+            return
+        t = Table("id", "名称 name", "方向 dir", "地区 region", "批次 batch", "年 year", "相似度 score", "疑似重复 dup")
+        for h in hits:
+            t.add_row(h.id, h.name, str(h.direction), h.region, str(h.batch), str(h.year), f"{h.score:.3f}",
+                      "[bold red]是 yes[/bold red]" if h.duplicate else "")
+        out.print(t)
+
+    run(body)
+
+
+@projects_app.command("reindex")
+def projects_reindex() -> None:
+    """Index every stored project for similar-project search (e.g. after an import with --no-index)."""
+
+    def body() -> None:
+        with _pilot() as pilot:
+            n = pilot.reindex_projects(lambda done, total: _say(f"indexed {done}/{total}"))
+        out.print(f"indexed {n} project(s) / 已索引 {n} 个项目")
 
     run(body)
 

