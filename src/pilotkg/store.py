@@ -164,8 +164,7 @@ def _materialize(res: Any, cancel: threading.Event | None, t0: float) -> QueryRe
                 raise _Cancelled
             triples.append(t if isinstance(t, ox.Triple) else t.triple)
         rows = [
-            {"subject": _term(t.subject), "predicate": _term(t.predicate), "object": _term(t.object)}
-            for t in triples
+            {"subject": _term(t.subject), "predicate": _term(t.predicate), "object": _term(t.object)} for t in triples
         ]
         return QueryResult(
             "graph",
@@ -205,9 +204,7 @@ class GraphStore(Protocol):
     def replace_graph(self, graph_iri: str, g: rdflib.Graph) -> None: ...
     def add_to_graph(self, graph_iri: str, g: rdflib.Graph) -> None: ...
     def delete_subjects(self, graph_iri: str, subjects: Sequence[str]) -> None: ...
-    def update_transaction(
-        self, graph_iri: str, remove_subjects: Sequence[str], add: rdflib.Graph | None
-    ) -> None: ...
+    def update_transaction(self, graph_iri: str, remove_subjects: Sequence[str], add: rdflib.Graph | None) -> None: ...
     def triple_count(self, graph_iri: str | None = None) -> int: ...
     def close(self) -> None: ...
 
@@ -383,7 +380,22 @@ def _run_with_deadline(fn: Callable[[threading.Event], QueryResult], timeout_s: 
     return box["result"]
 
 
-class EmbeddedStore:
+class _SparqlUpdates:
+    """Writes both adapters express the same way: one SPARQL Update, one transaction."""
+
+    def update(self, sparql: str) -> None:
+        raise NotImplementedError
+
+    def delete_subjects(self, graph_iri: str, subjects: Sequence[str]) -> None:
+        self.update_transaction(graph_iri, subjects, None)
+
+    def update_transaction(self, graph_iri: str, remove_subjects: Sequence[str], add: rdflib.Graph | None) -> None:
+        text = transaction_update(graph_iri, remove_subjects, add)
+        if text:
+            self.update(text)
+
+
+class EmbeddedStore(_SparqlUpdates):
     """pyoxigraph on disk (``path``) or in memory (``path=None``, for tests)."""
 
     def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
@@ -422,9 +434,7 @@ class EmbeddedStore:
                     "请通过其 HTTP API 操作，或先停止该服务",
                     where=str(path),
                 ) from exc
-            raise StoreError(
-                f"cannot open the RDF store: {exc}", f"无法打开 RDF 存储：{exc}", where=str(path)
-            ) from exc
+            raise StoreError(f"cannot open the RDF store: {exc}", f"无法打开 RDF 存储：{exc}", where=str(path)) from exc
 
     @property
     def store(self) -> ox.Store:
@@ -482,16 +492,6 @@ class EmbeddedStore:
     def add_to_graph(self, graph_iri: str, g: rdflib.Graph) -> None:
         self.update_transaction(graph_iri, [], g)
 
-    def delete_subjects(self, graph_iri: str, subjects: Sequence[str]) -> None:
-        self.update_transaction(graph_iri, subjects, None)
-
-    def update_transaction(
-        self, graph_iri: str, remove_subjects: Sequence[str], add: rdflib.Graph | None
-    ) -> None:
-        text = transaction_update(graph_iri, remove_subjects, add)
-        if text:
-            self.update(text)
-
     def triple_count(self, graph_iri: str | None = None) -> int:
         if graph_iri is None:
             return len(self.store)
@@ -548,7 +548,7 @@ class _ChallengeAuth(httpx.Auth):
         yield from self._chosen.auth_flow(request)
 
 
-class RemoteStore:
+class RemoteStore(_SparqlUpdates):
     """A SPARQL 1.1 Protocol endpoint (+ Graph Store Protocol when ``sparql_gsp_url`` is set)."""
 
     def __init__(self, settings: Settings, *, read_only: bool = False) -> None:
@@ -567,9 +567,7 @@ class RemoteStore:
         try:
             return self._client.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
-            raise StoreError(
-                f"SPARQL endpoint timed out: {url}", f"SPARQL 服务超时：{url}", where=url
-            ) from exc
+            raise StoreError(f"SPARQL endpoint timed out: {url}", f"SPARQL 服务超时：{url}", where=url) from exc
         except httpx.HTTPError as exc:
             raise StoreError(
                 f"cannot reach the SPARQL endpoint {url}: {exc}",
@@ -586,9 +584,7 @@ class RemoteStore:
             sparql = restrict_query(sparql, strip_dataset=True)
         # The protocol has no "empty dataset": a graph that never exists stands for none.
         graphs = list(named_graphs) or [_NO_GRAPH]
-        return self._query(
-            {"query": sparql, "default-graph-uri": graphs, "named-graph-uri": graphs}, timeout_s
-        )
+        return self._query({"query": sparql, "default-graph-uri": graphs, "named-graph-uri": graphs}, timeout_s)
 
     def _query(self, data: dict[str, str | list[str]], timeout_s: float | None) -> QueryResult:
         t0 = time.perf_counter()
@@ -677,16 +673,6 @@ class RemoteStore:
         else:
             self.update_transaction(graph_iri, [], g)
 
-    def delete_subjects(self, graph_iri: str, subjects: Sequence[str]) -> None:
-        self.update_transaction(graph_iri, subjects, None)
-
-    def update_transaction(
-        self, graph_iri: str, remove_subjects: Sequence[str], add: rdflib.Graph | None
-    ) -> None:
-        text = transaction_update(graph_iri, remove_subjects, add)
-        if text:
-            self.update(text)
-
     def triple_count(self, graph_iri: str | None = None) -> int:
         if graph_iri is None:  # the server's own dataset: its default graph and every named graph
             return _count(self._query({"query": _count_query(None)}, None))
@@ -698,12 +684,8 @@ class RemoteStore:
 
 def _materialize_triples(triples: Iterable[ox.Triple], t0: float) -> QueryResult:
     ts = list(triples)
-    rows = [
-        {"subject": _term(t.subject), "predicate": _term(t.predicate), "object": _term(t.object)} for t in ts
-    ]
-    return QueryResult(
-        "graph", ["subject", "predicate", "object"], rows, triples=ts, seconds=time.perf_counter() - t0
-    )
+    rows = [{"subject": _term(t.subject), "predicate": _term(t.predicate), "object": _term(t.object)} for t in ts]
+    return QueryResult("graph", ["subject", "predicate", "object"], rows, triples=ts, seconds=time.perf_counter() - t0)
 
 
 def _server_text(body: bytes, limit: int = 500) -> str:
