@@ -45,6 +45,8 @@ INSERT_CHUNK = 2000
 # Subjects per DELETE … VALUES operation: Virtuoso refuses some thousands of VALUES rows ("Too many
 # arguments for standard built-in function").
 DELETE_CHUNK = 1000
+# Opening read-only beside a writer races its compactions (see EmbeddedStore._open_read_only).
+_READ_ONLY_ATTEMPTS = 5
 ResultKind = Literal["bindings", "boolean", "graph", "update"]
 TermType = Literal["uri", "literal", "bnode", "triple"]
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -414,14 +416,7 @@ class EmbeddedStore(_SparqlUpdates):
                     f"{path} 处没有 RDF 存储：请先运行 `pilotkg build`",
                     where=str(path),
                 )
-            try:
-                return ox.Store.read_only(str(path))
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot open the RDF store read-only: {exc}",
-                    f"无法以只读方式打开 RDF 存储：{exc}",
-                    where=str(path),
-                ) from exc
+            return EmbeddedStore._open_read_only(path)
         try:
             path.mkdir(parents=True, exist_ok=True)
             return ox.Store(str(path))
@@ -435,6 +430,26 @@ class EmbeddedStore(_SparqlUpdates):
                     where=str(path),
                 ) from exc
             raise StoreError(f"cannot open the RDF store: {exc}", f"无法打开 RDF 存储：{exc}", where=str(path)) from exc
+
+    @staticmethod
+    def _open_read_only(path: Path) -> ox.Store:
+        # A writer in another process may flush or compact between our reading the MANIFEST and opening
+        # the SST files it lists; RocksDB then reports the vanished file as "Corruption". The store is
+        # fine, so reading the (new) MANIFEST again succeeds.
+        last: Exception | None = None
+        for attempt in range(_READ_ONLY_ATTEMPTS):
+            try:
+                return ox.Store.read_only(str(path))
+            except (OSError, RuntimeError) as exc:
+                last = exc
+                if "No such file" not in str(exc):
+                    break
+                time.sleep(0.05 * (attempt + 1))
+        raise StoreError(
+            f"cannot open the RDF store read-only: {last}",
+            f"无法以只读方式打开 RDF 存储：{last}",
+            where=str(path),
+        ) from last
 
     @property
     def store(self) -> ox.Store:
