@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -206,3 +208,30 @@ def test_hash_embedder_is_deterministic_across_processes() -> None:
     # Similar strings share n-grams; unrelated ones mostly do not.
     a, b, c = emb.embed_passages(["森林火灾监测", "森林火灾监测预警", "quarterly earnings"])
     assert float(a @ b) > float(a @ c)
+
+
+def _threading_in_fresh_process(model_dir: Path, env: dict[str, str]) -> dict[str, object]:
+    code = (
+        "import json, os, sys; from pathlib import Path; from pilotkg.settings import Settings;"
+        "from pilotkg.embed import get_embedder;"
+        f"get_embedder(Settings(model_dir=Path({str(model_dir)!r})));"
+        "import torch;"
+        "json.dump({'policy': os.environ.get('OMP_WAIT_POLICY'), 'threads': torch.get_num_threads(),"
+        " 'cpus': len(os.sched_getaffinity(0))}, sys.stdout)"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PILOTKG_", "OMP_"))}
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, env={**base, **env}, timeout=300
+    )
+    return dict(json.loads(out.stdout))
+
+
+def test_encoder_threads_and_openmp_wait_policy(e5_model_dir: Path) -> None:
+    # Spinning OpenMP threads made a match 7x slower while another process used a core (README):
+    # the e5 embedder must load torch with passive waits and one thread per usable core.
+    got = _threading_in_fresh_process(e5_model_dir, {})
+    assert got["policy"] == "PASSIVE" and got["threads"] == min(int(str(got["cpus"])), 8)
+    got = _threading_in_fresh_process(e5_model_dir, {"PILOTKG_OMP_WAIT_POLICY": "ACTIVE", "PILOTKG_TORCH_THREADS": "1"})
+    assert got["policy"] == "ACTIVE" and got["threads"] == 1
+    # An explicit OpenMP setting of the operator is left alone.
+    assert _threading_in_fresh_process(e5_model_dir, {"OMP_WAIT_POLICY": "ACTIVE"})["policy"] == "ACTIVE"

@@ -21,6 +21,7 @@ from pilotkg.index import (
     Hit,
     IndexPoint,
     QdrantServerIndex,
+    SearchRequest,
     SparseVec,
     VectorIndex,
     open_index,
@@ -246,6 +247,42 @@ def test_hybrid_dbsf_and_fallbacks(shared: VectorIndex) -> None:
     # No known query terms: hybrid degrades to the dense prefetch alone, in dense order.
     assert ids(shared.search(COLL, dense=Q_DENSE, sparse=SparseVec([], []))) == DENSE_ORDER
     assert ids(shared.search(COLL, dense=Q_DENSE)) == DENSE_ORDER
+
+
+def test_search_batch_equals_single_searches_in_order(shared: VectorIndex) -> None:
+    q_sparse = sv({DRONE: 1.0, RESCUE: 1.0})
+    requests = [
+        SearchRequest(dense=Q_DENSE, mode="dense", limit=3),
+        SearchRequest(sparse=SparseVec([], []), mode="sparse"),  # nothing can score: an empty page
+        SearchRequest(sparse=q_sparse, mode="sparse", filters={"kind": "project"}),
+        SearchRequest(dense=Q_DENSE, sparse=q_sparse, dense_weight=2.0, exclude_ids=["direction/8"]),
+        SearchRequest(dense=Q_DENSE, mode="dense", filters={"region": []}),  # no value allowed: empty
+        SearchRequest(dense=unit(0, 0, 1, 0), mode="dense", limit=1),
+    ]
+    pages = shared.search_batch(COLL, requests)
+    fused = shared.search(COLL, dense=Q_DENSE, sparse=q_sparse, dense_weight=2.0, exclude_ids=["direction/8"])
+    assert [ids(p) for p in pages] == [
+        DENSE_ORDER[:3],
+        [],
+        ["project/P-002", "project/P-001"],
+        ids(fused),
+        [],
+        ["requirement/d03-r01"],
+    ]
+    assert pages[3] == fused and len(fused) == 5
+    assert shared.search_batch(COLL, []) == []
+    with pytest.raises(InputError):  # one bad request fails the batch before the engine runs
+        shared.search_batch(COLL, [requests[0], SearchRequest(dense=Q_DENSE, limit=0)])
+
+
+def test_search_returns_only_the_payload_fields_asked_for(shared: VectorIndex) -> None:
+    full = shared.search(COLL, dense=Q_DENSE, mode="dense", limit=1)[0]
+    assert {"direction", "region", "year", "mandatory", "tags"} <= set(full.payload)
+    hit = shared.search(COLL, dense=Q_DENSE, mode="dense", limit=1, fields=["direction", "mandatory"])[0]
+    assert (hit.id, hit.kind, hit.score) == (full.id, full.kind, full.score)
+    assert hit.payload == {"direction": 8, "mandatory": True}
+    none = shared.search(COLL, dense=Q_DENSE, sparse=sv({SAFETY: 1.0}), limit=2, fields=[])
+    assert [h.payload for h in none] == [{}, {}] and all(h.id for h in none)
 
 
 # --------------------------------------------------------------------------------------------------

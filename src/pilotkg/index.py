@@ -140,6 +140,26 @@ class IndexPoint:
     payload: Payload = field(default_factory=dict)
 
 
+@dataclass(frozen=True, eq=False)
+class SearchRequest:
+    """One query of :meth:`VectorIndex.search_batch`; the fields mean what ``search``'s arguments do."""
+
+    dense: np.ndarray | Sequence[float] | None = None
+    sparse: SparseVec | None = None
+    mode: Mode = "hybrid"
+    limit: int = 10
+    filters: Filters | None = None
+    prefetch_limit: int = 50
+    exclude_ids: Sequence[str] = ()
+    fusion: Fusion = "rrf"
+    rrf_k: int = DEFAULT_RRF_K
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    score_threshold: float | None = None
+    exact: bool = False
+    fields: Sequence[str] | None = None
+
+
 @dataclass(frozen=True)
 class Hit:
     id: str
@@ -197,7 +217,10 @@ class VectorIndex(Protocol):
         sparse_weight: float = 1.0,
         score_threshold: float | None = None,
         exact: bool = False,
+        fields: Sequence[str] | None = None,
     ) -> list[Hit]: ...
+
+    def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]: ...
 
     def search_by_id(
         self,
@@ -277,6 +300,11 @@ class _Plan:
     weights: tuple[float, ...] | None
     score_threshold: float | None
     exact: bool
+    fields: tuple[str, ...] | None  # payload keys to return (with GID and KIND); None: all
+
+    @property
+    def payload_keys(self) -> list[str] | None:
+        return None if self.fields is None else [*self.fields, GID, KIND]
 
 
 @dataclass(frozen=True)
@@ -393,7 +421,8 @@ class _QdrantIndex(ABC):
     def _delete(self, collection: str, uuids: Sequence[str]) -> None: ...
 
     @abstractmethod
-    def _query(self, collection: str, plan: _Plan) -> list[_Raw]: ...
+    def _query(self, collection: str, plans: Sequence[_Plan]) -> list[list[_Raw]]:
+        """Run the plans as one engine call where the engine has one; results in plan order."""
 
     @abstractmethod
     def _retrieve(self, collection: str, uuids: Sequence[str], with_vectors: bool) -> list[_Raw]: ...
@@ -556,6 +585,7 @@ class _QdrantIndex(ABC):
         sparse_weight: float = 1.0,
         score_threshold: float | None = None,
         exact: bool = False,
+        fields: Sequence[str] | None = None,
     ) -> list[Hit]:
         """Nearest points to a query.
 
@@ -565,73 +595,109 @@ class _QdrantIndex(ABC):
         ``filters`` are exact matches on payload fields (a list means any-of), ANDed together.
         Equal scores are ordered by graph id within the page (which of several points tied at the
         cut-off makes the page is up to the engine). ``exact=True`` bypasses HNSW (for measuring
-        recall; slower on large collections).
+        recall; slower on large collections). ``fields`` names the payload keys to return (default: all);
+        fetching fewer is cheaper when a query returns many points.
         """
+        return self.search_batch(
+            collection,
+            [
+                SearchRequest(
+                    dense=dense,
+                    sparse=sparse,
+                    mode=mode,
+                    limit=limit,
+                    filters=filters,
+                    prefetch_limit=prefetch_limit,
+                    exclude_ids=exclude_ids,
+                    fusion=fusion,
+                    rrf_k=rrf_k,
+                    dense_weight=dense_weight,
+                    sparse_weight=sparse_weight,
+                    score_threshold=score_threshold,
+                    exact=exact,
+                    fields=fields,
+                )
+            ],
+        )[0]
+
+    def search_batch(self, collection: str, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        """Several searches of one collection in one engine call (Qdrant plans a batch as a whole:
+        cheaper than a call per query, e.g. one per sentence of a description)."""
         meta = self._meta(collection)
-        if limit <= 0 or prefetch_limit <= 0:
+        plans = [self._plan(meta, r) for r in requests]
+        todo = [p for p in plans if p is not None]
+        raws = iter(self._query(collection, todo) if todo else [])
+        out: list[list[Hit]] = []
+        for plan in plans:
+            if plan is None:
+                out.append([])
+                continue
+            hits = [
+                Hit(
+                    id=str(r.payload[GID]),
+                    kind=str(r.payload[KIND]),
+                    score=float(r.score),
+                    payload=_public_payload(r.payload),
+                )
+                for r in next(raws)
+            ]
+            hits.sort(key=lambda h: (-h.score, h.id))
+            out.append(hits)
+        return out
+
+    @staticmethod
+    def _plan(meta: _Meta, req: SearchRequest) -> _Plan | None:
+        """The engine-neutral plan of a request, or None when nothing can match it."""
+        if req.limit <= 0 or req.prefetch_limit <= 0:
             raise InputError("limit and prefetch_limit must be positive", "limit 与 prefetch_limit 须为正数")
-        if mode not in ("hybrid", "dense", "sparse"):
-            raise InputError(f"unknown search mode {mode!r}", f"未知检索模式 {mode!r}")
-        if fusion not in ("rrf", "dbsf"):
-            raise InputError(f"unknown fusion {fusion!r}", f"未知融合方式 {fusion!r}")
-        matches = _normalise_filters(filters)
+        if req.mode not in ("hybrid", "dense", "sparse"):
+            raise InputError(f"unknown search mode {req.mode!r}", f"未知检索模式 {req.mode!r}")
+        if req.fusion not in ("rrf", "dbsf"):
+            raise InputError(f"unknown fusion {req.fusion!r}", f"未知融合方式 {req.fusion!r}")
+        matches = _normalise_filters(req.filters)
         if matches is None:
-            return []
-        dense_list = _as_dense(dense, meta.dim, "query") if dense is not None else None
-        use_sparse = sparse is not None and not sparse.is_empty
-        if mode == "dense" and dense_list is None:
+            return None
+        dense_list = _as_dense(req.dense, meta.dim, "query") if req.dense is not None else None
+        use_sparse = req.sparse is not None and not req.sparse.is_empty
+        if req.mode == "dense" and dense_list is None:
             raise InputError("dense search needs a dense vector", "稠密检索需要稠密向量")
-        if mode == "sparse" and sparse is None:
+        if req.mode == "sparse" and req.sparse is None:
             raise InputError("sparse search needs a sparse vector", "稀疏检索需要稀疏向量")
-        if mode == "hybrid" and dense_list is None and sparse is None:
+        if req.mode == "hybrid" and dense_list is None and req.sparse is None:
             raise InputError("hybrid search needs a dense or a sparse vector", "混合检索至少需要一种向量")
-        if (mode == "sparse" or dense_list is None) and not use_sparse:
-            return []  # nothing can score: no terms and no dense vector
+        if (req.mode == "sparse" or dense_list is None) and not use_sparse:
+            return None  # nothing can score: no terms and no dense vector
 
         weights: tuple[float, ...] | None = None
-        if mode == "hybrid":
-            if dense_weight < 0 or sparse_weight < 0 or dense_weight + sparse_weight == 0:
+        if req.mode == "hybrid":
+            dw, sw = req.dense_weight, req.sparse_weight
+            if dw < 0 or sw < 0 or dw + sw == 0:
                 raise InputError("fusion weights must be >= 0 and not both 0", "融合权重须非负且不能同时为 0")
-            if fusion == "dbsf" and (dense_weight != 1.0 or sparse_weight != 1.0):
+            if req.fusion == "dbsf" and (dw != 1.0 or sw != 1.0):
                 raise InputError(
                     "Qdrant's DBSF fusion takes no weights; use fusion='rrf' for weighted fusion",
                     "Qdrant 的 DBSF 融合不支持权重；加权融合请用 fusion='rrf'",
                 )
-            if rrf_k <= 0:
+            if req.rrf_k <= 0:
                 raise InputError("rrf_k must be positive", "rrf_k 须为正数")
-            if dense_weight != 1.0 or sparse_weight != 1.0:
-                weights = tuple(
-                    w
-                    for w, present in ((dense_weight, dense_list is not None), (sparse_weight, use_sparse))
-                    if present
-                )
+            if dw != 1.0 or sw != 1.0:
+                weights = tuple(w for w, present in ((dw, dense_list is not None), (sw, use_sparse)) if present)
 
-        plan = _Plan(
-            dense=dense_list if mode != "sparse" else None,
-            sparse=sparse if use_sparse and mode != "dense" else None,
-            mode=mode,
-            limit=limit,
-            prefetch_limit=max(prefetch_limit, limit),
+        return _Plan(
+            dense=dense_list if req.mode != "sparse" else None,
+            sparse=req.sparse if use_sparse and req.mode != "dense" else None,
+            mode=req.mode,
+            limit=req.limit,
+            prefetch_limit=max(req.prefetch_limit, req.limit),
             matches=matches,
-            exclude=tuple(point_uuid(i) for i in dict.fromkeys(exclude_ids)),
-            fusion=fusion,
-            rrf_k=rrf_k,
+            exclude=tuple(point_uuid(i) for i in dict.fromkeys(req.exclude_ids)),
+            fusion=req.fusion,
+            rrf_k=req.rrf_k,
             weights=weights,
-            score_threshold=score_threshold,
-            exact=exact,
+            score_threshold=req.score_threshold,
+            exact=req.exact,
+            fields=None if req.fields is None else tuple(req.fields),
         )
-        raws = self._query(collection, plan)
-        hits = [
-            Hit(
-                id=str(r.payload[GID]),
-                kind=str(r.payload[KIND]),
-                score=float(r.score),
-                payload=_public_payload(r.payload),
-            )
-            for r in raws
-        ]
-        hits.sort(key=lambda h: (-h.score, h.id))
-        return hits
 
     def search_by_id(
         self,
@@ -978,7 +1044,17 @@ class EdgeIndex(_QdrantIndex):
         with _edge_errors(collection):
             shard.update(qe.UpdateOperation.delete_points(list(uuids)))
 
-    def _query(self, collection: str, plan: _Plan) -> list[_Raw]:
+    def _query(self, collection: str, plans: Sequence[_Plan]) -> list[list[_Raw]]:
+        shard = self._shard(collection)
+        with _edge_errors(collection):
+            if len(plans) == 1:
+                batches = [shard.query(self._request(plans[0]))]
+            else:
+                batches = shard.query_batch(qe.QueryBatchRequest([self._request(p) for p in plans]))
+        return [[_Raw(payload=dict(p.payload or {}), score=float(p.score)) for p in points] for points in batches]
+
+    @staticmethod
+    def _request(plan: _Plan) -> qe.QueryRequest:
         flt = _edge_filter(plan.matches, plan.exclude)
         dense_q = qe.Query.Nearest(plan.dense, using=DENSE) if plan.dense is not None else None
         sparse_q = (
@@ -987,6 +1063,8 @@ class EdgeIndex(_QdrantIndex):
             else None
         )
         params = qe.SearchParams(exact=True) if plan.exact else None
+        keys = plan.payload_keys
+        with_payload: Any = True if keys is None else qe.PayloadSelector.Include(keys)
         if plan.mode == "hybrid":
             prefetches = [
                 qe.Prefetch(limit=plan.prefetch_limit, query=q, filter=flt, params=params)
@@ -998,27 +1076,22 @@ class EdgeIndex(_QdrantIndex):
                 if plan.fusion == "dbsf"
                 else qe.Fusion.Rrf(k=plan.rrf_k, weights=list(plan.weights) if plan.weights else None)
             )
-            request = qe.QueryRequest(
+            return qe.QueryRequest(
                 limit=plan.limit,
                 prefetches=prefetches,
                 query=fusion,
                 filter=flt,
-                with_payload=True,
+                with_payload=with_payload,
                 score_threshold=plan.score_threshold,
             )
-        else:
-            request = qe.QueryRequest(
-                limit=plan.limit,
-                query=dense_q if plan.mode == "dense" else sparse_q,
-                filter=flt,
-                with_payload=True,
-                score_threshold=plan.score_threshold,
-                params=params,
-            )
-        shard = self._shard(collection)
-        with _edge_errors(collection):
-            points = shard.query(request)
-        return [_Raw(payload=dict(p.payload or {}), score=float(p.score)) for p in points]
+        return qe.QueryRequest(
+            limit=plan.limit,
+            query=dense_q if plan.mode == "dense" else sparse_q,
+            filter=flt,
+            with_payload=with_payload,
+            score_threshold=plan.score_threshold,
+            params=params,
+        )
 
     def _retrieve(self, collection: str, uuids: Sequence[str], with_vectors: bool) -> list[_Raw]:
         shard = self._shard(collection)
@@ -1197,7 +1270,13 @@ class QdrantServerIndex(_QdrantIndex):
         with self._errors(collection):
             self.client.delete(collection, points_selector=qm.PointIdsList(points=list(uuids)), wait=True)
 
-    def _query(self, collection: str, plan: _Plan) -> list[_Raw]:
+    def _query(self, collection: str, plans: Sequence[_Plan]) -> list[list[_Raw]]:
+        with self._errors(collection):
+            responses = self.client.query_batch_points(collection, requests=[self._request(p) for p in plans])
+        return [[_Raw(payload=dict(p.payload or {}), score=float(p.score)) for p in r.points] for r in responses]
+
+    @staticmethod
+    def _request(plan: _Plan) -> qm.QueryRequest:
         from qdrant_client import models as qm
 
         flt = _server_filter(plan.matches, plan.exclude)
@@ -1207,44 +1286,34 @@ class QdrantServerIndex(_QdrantIndex):
             else None
         )
         params = qm.SearchParams(exact=True) if plan.exact else None
-        with self._errors(collection):
-            if plan.mode == "hybrid":
-                prefetch = []
-                for query, using in ((plan.dense, DENSE), (sparse_q, LEX)):
-                    if query is not None:
-                        prefetch.append(
-                            qm.Prefetch(
-                                query=query, using=using, limit=plan.prefetch_limit, filter=flt, params=params
-                            )
-                        )
-                fusion: qm.Query = (
-                    qm.FusionQuery(fusion=qm.Fusion.DBSF)
-                    if plan.fusion == "dbsf"
-                    else qm.RrfQuery(
-                        rrf=qm.Rrf(k=plan.rrf_k, weights=list(plan.weights) if plan.weights else None)
-                    )
-                )
-                resp = self.client.query_points(
-                    collection,
-                    prefetch=prefetch,
-                    query=fusion,
-                    query_filter=flt,
-                    limit=plan.limit,
-                    with_payload=True,
-                    score_threshold=plan.score_threshold,
-                )
-            else:
-                resp = self.client.query_points(
-                    collection,
-                    query=plan.dense if plan.mode == "dense" else sparse_q,
-                    using=DENSE if plan.mode == "dense" else LEX,
-                    query_filter=flt,
-                    search_params=params,
-                    limit=plan.limit,
-                    with_payload=True,
-                    score_threshold=plan.score_threshold,
-                )
-        return [_Raw(payload=dict(p.payload or {}), score=float(p.score)) for p in resp.points]
+        if plan.mode == "hybrid":
+            prefetch = [
+                qm.Prefetch(query=query, using=using, limit=plan.prefetch_limit, filter=flt, params=params)
+                for query, using in ((plan.dense, DENSE), (sparse_q, LEX))
+                if query is not None
+            ]
+            fusion: qm.Query = (
+                qm.FusionQuery(fusion=qm.Fusion.DBSF)
+                if plan.fusion == "dbsf"
+                else qm.RrfQuery(rrf=qm.Rrf(k=plan.rrf_k, weights=list(plan.weights) if plan.weights else None))
+            )
+            return qm.QueryRequest(
+                prefetch=prefetch,
+                query=fusion,
+                filter=flt,
+                limit=plan.limit,
+                with_payload=plan.payload_keys or True,
+                score_threshold=plan.score_threshold,
+            )
+        return qm.QueryRequest(
+            query=plan.dense if plan.mode == "dense" else sparse_q,
+            using=DENSE if plan.mode == "dense" else LEX,
+            filter=flt,
+            params=params,
+            limit=plan.limit,
+            with_payload=plan.payload_keys or True,
+            score_threshold=plan.score_threshold,
+        )
 
     def _retrieve(self, collection: str, uuids: Sequence[str], with_vectors: bool) -> list[_Raw]:
         from qdrant_client import models as qm

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from pilotkg.embed import Embedder
-from pilotkg.index import IndexPoint, SparseVec, VectorIndex
+from pilotkg.index import IndexPoint, SearchRequest, SparseVec, VectorIndex
 from pilotkg.models import Corpus
 from pilotkg.results import DirectionScore, Evidence, MatchResult
 from pilotkg.search import POLICY, query_sparse
@@ -76,6 +76,9 @@ WEIGHTS: dict[Mode, Weights] = {
 }
 
 
+_DIR = ("direction",)  # the only payload field scoring reads
+
+
 def _z(x: np.ndarray) -> np.ndarray:
     sd = float(x.std())
     return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
@@ -109,23 +112,34 @@ class Matcher:
         else:
             vecs = self.embedder.embed_queries([text, *[s.text for s in sentences]])
             whole_v, sent_v = vecs[0], vecs[1:]
-        whole = np.zeros(n)
-        for h in self.index.search(POLICY, dense=whole_v, mode="dense", limit=n, filters={"kind": "direction"}):
-            whole[self._pos[int(h.payload["direction"])]] = h.score
-        clause_best = np.zeros((len(sentences), n))
         n_req = max(len(self.corpus.requirements), 1)
-        for si, v in enumerate(sent_v):
-            for h in self.index.search(POLICY, dense=v, mode="dense", limit=n_req, filters={"kind": "requirement"}):
+        sparse = query_sparse(self.tokenizer, text)
+        # One engine call: the whole text, each sentence against the requirements, the lexical query
+        # (empty when no term is known) and the nearest other domain.
+        results = self.index.search_batch(
+            POLICY,
+            [
+                SearchRequest(dense=whole_v, mode="dense", limit=n, filters={"kind": "direction"}, fields=_DIR),
+                SearchRequest(sparse=sparse, mode="sparse", limit=n, filters={"kind": "direction"}, fields=_DIR),
+                SearchRequest(dense=whole_v, mode="dense", limit=1, filters={"kind": "anchor"}, fields=()),
+                *(
+                    SearchRequest(dense=v, mode="dense", limit=n_req, filters={"kind": "requirement"}, fields=_DIR)
+                    for v in sent_v
+                ),
+            ],
+        )
+        whole, lexical = np.zeros(n), np.zeros(n)
+        for h in results[0]:
+            whole[self._pos[int(h.payload["direction"])]] = h.score
+        for h in results[1]:
+            lexical[self._pos[int(h.payload["direction"])]] = h.score
+        other = results[2][0].score if results[2] else 0.0
+        clause_best = np.zeros((len(sentences), n))
+        for si, hits in enumerate(results[3:]):
+            for h in hits:
                 j = self._pos[int(h.payload["direction"])]
                 clause_best[si, j] = max(clause_best[si, j], h.score)
         clauses = clause_best.mean(axis=0) if len(sentences) else whole.copy()
-        lexical = np.zeros(n)
-        sparse = query_sparse(self.tokenizer, text)
-        if not sparse.is_empty:
-            for h in self.index.search(POLICY, sparse=sparse, mode="sparse", limit=n, filters={"kind": "direction"}):
-                lexical[self._pos[int(h.payload["direction"])]] = h.score
-        anchors = self.index.search(POLICY, dense=whole_v, mode="dense", limit=1, filters={"kind": "anchor"})
-        other = anchors[0].score if anchors else 0.0
         return whole, clauses, lexical, other, clause_best
 
     def match(self, text: str, top: int = 3, mode: Mode = "hybrid") -> MatchResult:
