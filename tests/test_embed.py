@@ -149,6 +149,28 @@ def test_query_cache(e5_embedder: Embedder) -> None:
     assert again.flags.writeable
 
 
+def test_query_spans_pool_one_pass_and_are_cached(e5_embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(e5_embedder, SentenceTransformerEmbedder)
+    text = "矿山井下部署微震传感器。平台识别冲击地压前兆并分级预警。"
+    spans = [(0, 12), (12, len(text))]
+    whole, parts = e5_embedder.embed_query_spans(text, spans)
+    # The whole vector is the one embed_queries gives; each part is nearest its own sentence.
+    assert float(whole @ e5_embedder.embed_queries([text])[0]) > 0.999
+    alone = e5_embedder.embed_queries([text[a:b] for a, b in spans])
+    sims = parts @ alone.T
+    assert sims[0, 0] > sims[0, 1] and sims[1, 1] > sims[1, 0]
+    whole[:] = 0.0  # callers own their arrays: the cache is not affected
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the encoder ran again for a cached description")
+
+    monkeypatch.setattr(e5_embedder, "_auto_model", no_model)
+    again_whole, again_parts = e5_embedder.embed_query_spans(text, spans)
+    assert np.array_equal(again_parts, parts) and float(np.linalg.norm(again_whole)) == pytest.approx(1.0)
+    with pytest.raises(AssertionError):  # other spans of the same text are a different entry
+        e5_embedder.embed_query_spans(text, [(0, 5), (5, len(text))])
+
+
 def test_get_embedder_chooses_and_caches(e5_model_dir: Path, e5_embedder: Embedder, tmp_path: Path) -> None:
     assert get_embedder(Settings(embedder="e5", model_dir=e5_model_dir)) is e5_embedder
     hashing = get_embedder(Settings(embedder="hash", model_dir=tmp_path / "unused"))

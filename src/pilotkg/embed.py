@@ -246,6 +246,12 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         cleaned = _clean(text)
         if cleaned != text:  # offsets would not line up: encode the parts separately
             return self.embed_queries([text])[0], self.embed_queries([text[a:b] for a, b in spans])
+        # The same description is matched again by check-after-match, project enrichment and the
+        # ablation of `pilotkg eval`: one cache entry holds the whole vector and its parts.
+        key = "\x00spans " + " ".join(f"{a}:{b}" for a, b in spans) + "\x00" + text
+        hit = self._query_cache.get(key)
+        if hit is not None:
+            return hit[0].copy(), hit[1:].copy()  # callers own their arrays, as with embed_queries
         with self._lock:
             enc = self._tokenizer(
                 QUERY_PROMPT + text, return_offsets_mapping=True, add_special_tokens=True, verbose=False
@@ -271,6 +277,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
             inside = (offsets[:, 1] > a) & (offsets[:, 0] < b) & (offsets[:, 1] > offsets[:, 0])
             v = tokens[inside].mean(axis=0) if inside.any() else whole
             parts[i] = v / (np.linalg.norm(v) or 1.0)
+        self._query_cache.put(key, np.vstack([whole.astype(np.float32), parts]))
         return whole.astype(np.float32), parts
 
     def _encode_windows(self, docs: list[list[int]]) -> np.ndarray:
