@@ -65,7 +65,7 @@ from pydantic import BaseModel, Field
 from pilotkg import iri
 from pilotkg.embed import Embedder
 from pilotkg.index import Filters, Hit, IndexPoint, SparseVec, VectorIndex
-from pilotkg.projects import ProjectIn
+from pilotkg.projectmodel import ProjectIn
 from pilotkg.search import query_sparse
 from pilotkg.text import Tokenizer, bm25_doc_vector
 
