@@ -538,6 +538,23 @@ def test_open_index_picks_adapter(tmp_path: Path) -> None:
     server.close()
 
 
+def test_adapters_are_reexported_lazily() -> None:
+    """``pilotkg.index`` re-exports the adapters; qdrant-client loads only when a server adapter is built."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from pilotkg.index import EdgeIndex, QdrantServerIndex
+        from pilotkg.qdrant_edge import EdgeIndex as Edge
+        from pilotkg.qdrant_server import QdrantServerIndex as Server
+        assert EdgeIndex is Edge and QdrantServerIndex is Server
+        assert "qdrant_client" not in sys.modules
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "ok\n"
+
+
 # --------------------------------------------------------------------------------------------------
 # Both adapters agree on random data
 # --------------------------------------------------------------------------------------------------
