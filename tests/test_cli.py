@@ -115,3 +115,24 @@ def test_projects_import_and_list(env) -> None:  # type: ignore[no-untyped-def]
     projects = json.loads(listed.stdout)
     assert len(projects) == 10
     assert all(p["matched_direction"] for p in projects) and all(p["coverage"] for p in projects)
+
+
+def test_model_build_is_idempotent_and_refuses_a_foreign_folder(
+    monkeypatch: pytest.MonkeyPatch, e5_model_dir: Path, tmp_path: Path
+) -> None:
+    before = {p.name: p.stat().st_mtime_ns for p in e5_model_dir.iterdir()}
+    monkeypatch.setenv("PILOTKG_MODEL_DIR", str(e5_model_dir))
+    get_settings.cache_clear()
+    res = runner.invoke(app, ["model", "build"])
+    assert res.exit_code == 0 and "up to date" in res.output and "model ready" in res.output, res.output
+    assert {p.name: p.stat().st_mtime_ns for p in e5_model_dir.iterdir()} == before  # nothing rewritten
+    # A folder holding something else is never replaced by the build's atomic swap.
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
+    monkeypatch.setenv("PILOTKG_MODEL_DIR", str(foreign))
+    get_settings.cache_clear()
+    res = runner.invoke(app, ["model", "build"])
+    get_settings.cache_clear()
+    assert res.exit_code != 0 and str(foreign) in res.output, res.output
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
