@@ -129,7 +129,7 @@ class QueryResult:
         if self.kind == "graph":
             if fmt not in _GRAPH_FORMATS:
                 raise _bad_format(fmt, "turtle, ntriples, jsonld, rdfxml")
-            from pilotkg.graph import PREFIXES
+            from pilotkg.vocabulary import PREFIXES
 
             rdf = _GRAPH_FORMATS[fmt]
             prefixes = None if fmt == "ntriples" else {k: v for k, v in PREFIXES.items() if k != "id"}
@@ -259,7 +259,7 @@ def _iri_ref(value: str) -> str:
 
 
 def _ntriples(g: rdflib.Graph) -> str:
-    from pilotkg.graph import to_oxigraph
+    from pilotkg.export import to_oxigraph
 
     return ox.serialize(to_oxigraph(g), format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
 
