@@ -1,4 +1,4 @@
-"""The policy graph: typed corpus → RDF (pilotkg ontology), SHACL validation, store write, exports.
+"""The policy graph: typed corpus → RDF (pilotkg ontology), SHACL-validated, written to the store.
 
 The graph is a pure function of the corpus text: same text → same triples, with IRIs minted by
 :mod:`pilotkg.iri` and no blank nodes, so two builds can be compared triple by triple. Every extracted
@@ -6,6 +6,10 @@ resource points (``prov:wasDerivedFrom``) at a ``pk:TextSpan`` holding the exact
 character offsets into the corpus file, and (``prov:wasGeneratedBy``) at the build activity, whose IRI
 and ``pk:sha256`` name the corpus digest. No timestamps go into the graph (they would break
 determinism); the build time is in :class:`BuildSummary`.
+
+The vocabulary (namespaces, packaged ontology and shapes), SHACL validation and RDF conversion/export
+live in :mod:`pilotkg.vocabulary`, :mod:`pilotkg.validation` and :mod:`pilotkg.export`; their public
+names are re-exported here, so ``from pilotkg.graph import PREFIXES, validate, export`` keeps working.
 """
 
 from __future__ import annotations
@@ -14,53 +18,56 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cache
-from importlib import resources
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import pyoxigraph as ox
-import pyshacl
 from pydantic import BaseModel
-from rdflib import RDF, XSD, BNode, Graph, Namespace, URIRef
+from rdflib import RDF, XSD, Graph, URIRef
 from rdflib import Literal as Lit
-from rdflib.namespace import DCTERMS, ORG, OWL, PROV, RDFS, SH, SKOS
-from rdflib.paths import Path as RdfPath
+from rdflib.namespace import DCTERMS, ORG, PROV, RDFS, SKOS
 
 from pilotkg import iri
 from pilotkg.corpus import load_corpus
-from pilotkg.errors import InputError, ShapeViolation
+from pilotkg.errors import ShapeViolation
+from pilotkg.export import ExportFormat, canonical_ntriples, export, to_oxigraph
 from pilotkg.models import Corpus, Requirement, Span
 from pilotkg.quantity import UNITS, Quantity
 from pilotkg.text import normalize_mapped
+from pilotkg.validation import ValidationIssue, ValidationReport, validate
+from pilotkg.vocabulary import ELI, ID, OA, ONTOLOGY_IRI, PK, PREFIXES, UNIT, VCARD, ontology_graph, shapes_graph
 
 if TYPE_CHECKING:
     from pilotkg.settings import Settings
-    from pilotkg.store import GraphStore
 
-PK = Namespace(iri.ONTOLOGY)
-ELI = Namespace("http://data.europa.eu/eli/ontology#")
-OA = Namespace("http://www.w3.org/ns/oa#")
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-UNIT = Namespace("http://qudt.org/vocab/unit/")
-ID = Namespace(iri.ID)
-
-PREFIXES: dict[str, str] = {
-    "pk": iri.ONTOLOGY,
-    "id": iri.ID,
-    "eli": str(ELI),
-    "dcterms": str(DCTERMS),
-    "skos": str(SKOS),
-    "prov": str(PROV),
-    "org": str(ORG),
-    "oa": str(OA),
-    "vcard": str(VCARD),
-    "unit": str(UNIT),
-    "owl": str(OWL),
-    "rdfs": str(RDFS),
-    "rdf": str(RDF),
-    "xsd": str(XSD),
-}
+__all__ = [
+    "DOCUMENT_CLASS",
+    "ELI",
+    "ID",
+    "OA",
+    "ONTOLOGY_IRI",
+    "PK",
+    "PREFIXES",
+    "QUDT",
+    "REQUIREMENT_CLASS",
+    "REQUIREMENT_KIND",
+    "SHA_PREFIX",
+    "UNIT",
+    "VCARD",
+    "BuildSummary",
+    "ExportFormat",
+    "ValidationIssue",
+    "ValidationReport",
+    "build",
+    "build_graph",
+    "canonical_ntriples",
+    "export",
+    "ontology_graph",
+    "shapes_graph",
+    "span_iri",
+    "to_oxigraph",
+    "unit_iri",
+    "validate",
+]
 
 # pilotkg.quantity unit codes → QUDT unit IRIs; codes without a QUDT twin get a pk: unit.
 QUDT: dict[str, str] = {
@@ -97,36 +104,6 @@ REQUIREMENT_CLASS = {
 REQUIREMENT_KIND = {"capability": PK.Capability, "means": PK.Means, "threshold": PK.Threshold}
 DOCUMENT_CLASS = {"notice": PK.Notice, "guide": PK.ImplementationGuide, "measures": PK.ManagementMeasures}
 SHA_PREFIX = 12
-ONTOLOGY_IRI = "https://w3id.org/pilotkg/def"
-ExportFormat = Literal["turtle", "jsonld", "ntriples"]
-
-
-def ontology_graph() -> Graph:
-    return _load_packaged("pilotkg.ttl")
-
-
-def shapes_graph(name: str = "shapes.ttl") -> Graph:
-    """Packaged SHACL shapes: the policy shapes, or another file such as ``project-shapes.ttl``."""
-    return _load_packaged(name)
-
-
-@cache
-def _cached_shapes() -> Graph:  # read-only uses: pyshacl does not modify its shapes or ontology graphs
-    return shapes_graph()
-
-
-@cache
-def _cached_ontology() -> Graph:
-    return ontology_graph()
-
-
-@cache
-def _packaged_text(name: str) -> str:
-    return resources.files("pilotkg.ontology").joinpath(name).read_text(encoding="utf-8")
-
-
-def _load_packaged(name: str) -> Graph:
-    return Graph().parse(data=_packaged_text(name), format="turtle")
 
 
 def span_iri(sha256: str, start: int, end: int) -> str:
@@ -396,91 +373,6 @@ def build_graph(corpus: Corpus) -> Graph:
     return _Builder(corpus).run()
 
 
-# --- validation ------------------------------------------------------------------------------------
-
-
-class ValidationIssue(BaseModel):
-    focus_node: str
-    path: str | None
-    message: str
-    severity: Literal["Violation", "Warning", "Info"]
-    value: str | None = None
-    shape: str | None = None
-
-    def __str__(self) -> str:
-        path = f" {self.path}" if self.path else ""
-        return f"[{self.severity}] {self.focus_node}{path}: {self.message}"
-
-
-class ValidationReport(BaseModel):
-    conforms: bool
-    issues: list[ValidationIssue]
-
-    def summary(self, limit: int = 20) -> str:
-        if self.conforms:
-            return "conforms / 符合约束"
-        lines = [f"{len(self.issues)} SHACL result(s) / 条约束违反:"]
-        lines += [f"- {issue}" for issue in self.issues[:limit]]
-        if len(self.issues) > limit:
-            lines.append(f"… {len(self.issues) - limit} more")
-        return "\n".join(lines)
-
-
-def validate(g: Graph, *, shapes: Graph | None = None) -> ValidationReport:
-    """SHACL-validate ``g`` against the shapes (and the ontology for class hierarchy), no inference."""
-    # The policy graph carries the ontology already; mixing it in again would copy the whole graph.
-    has_ontology = (URIRef(ONTOLOGY_IRI), RDF.type, OWL.Ontology) in g
-    conforms, results, _ = pyshacl.validate(
-        g,
-        shacl_graph=shapes if shapes is not None else _cached_shapes(),
-        ont_graph=None if has_ontology else _cached_ontology(),
-        inference="none",
-        abort_on_first=False,
-        allow_warnings=True,
-    )
-    issues = [
-        ValidationIssue(
-            focus_node=_show(results.value(r, SH.focusNode), results),
-            path=_show(p, results) if (p := results.value(r, SH.resultPath)) is not None else None,
-            message=_messages(results, r),
-            severity=str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1],  # type: ignore[arg-type]
-            value=_show(v, results) if (v := results.value(r, SH.value)) is not None else None,
-            shape=_show(s, results) if (s := results.value(r, SH.sourceShape)) is not None else None,
-        )
-        for r in results.subjects(RDF.type, SH.ValidationResult)
-    ]
-    issues.sort(key=lambda i: (i.focus_node, i.path or "", i.message))
-    return ValidationReport(conforms=bool(conforms), issues=issues)
-
-
-def _messages(results: Graph, r: object) -> str:
-    """A result's messages, zh before en (shapes give both; pyshacl's own messages are en only)."""
-    msgs = list(results.objects(r, SH.resultMessage))  # type: ignore[arg-type]
-    return " / ".join(
-        str(m) for m in sorted(msgs, key=lambda m: (getattr(m, "language", None) != "zh", str(m)))
-    )
-
-
-def _show(node: object, g: Graph) -> str:
-    """A term as readable text; SHACL path expressions (blank-node lists) as ``a/b``."""
-    if isinstance(node, BNode):
-        seq = list(g.items(node))
-        if seq:
-            return "/".join(_show(s, g) for s in seq)
-        if (inv := g.value(node, SH.inversePath)) is not None:
-            return "^" + _show(inv, g)
-        return "[]"
-    if isinstance(node, RdfPath):
-        return node.n3()
-    if isinstance(node, URIRef):
-        s = str(node)
-        for prefix, ns in PREFIXES.items():
-            if s.startswith(ns) and prefix != "id":
-                return f"{prefix}:{s[len(ns) :]}"
-        return s
-    return str(node)
-
-
 # --- build -----------------------------------------------------------------------------------------
 
 
@@ -547,67 +439,3 @@ def build(settings: Settings, progress: Callable[[str], None] | None = None) -> 
             for k, v in {"parse": t1 - t0, "graph": t2 - t1, "validate": t3 - t2, "store": t4 - t3}.items()
         },
     )
-
-
-# --- conversion and export -------------------------------------------------------------------------
-
-
-def to_oxigraph(g: Graph) -> list[ox.Triple]:
-    """rdflib triples → pyoxigraph triples (no serialise/parse round trip)."""
-    try:
-        return [ox.Triple(_ox_term(s), _ox_term(p), _ox_term(o)) for s, p, o in g]  # type: ignore[arg-type]
-    except ValueError as exc:  # pyoxigraph validates IRIs and language tags
-        raise InputError(f"not valid RDF: {exc}", f"不是合法的 RDF：{exc}", where="graph") from exc
-
-
-def _ox_term(t: object) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(t, URIRef):
-        return ox.NamedNode(str(t))
-    if isinstance(t, BNode):
-        return ox.BlankNode(str(t))
-    if isinstance(t, Lit):
-        if t.language:
-            return ox.Literal(str(t), language=t.language)
-        if t.datatype is not None:
-            return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
-        return ox.Literal(str(t))
-    raise TypeError(f"unsupported RDF term {t!r}")
-
-
-def canonical_ntriples(triples: Graph | list[ox.Triple]) -> bytes:
-    """Sorted canonical N-Triples: byte-identical for equal graphs without blank nodes."""
-    ts = to_oxigraph(triples) if isinstance(triples, Graph) else triples
-    lines = ox.serialize(ts, format=ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
-    return b"".join(sorted(lines))
-
-
-_EXPORT = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "ntriples": ox.RdfFormat.N_TRIPLES}
-_GRAPHS = {"policy": iri.POLICY_GRAPH, "projects": iri.PROJECTS_GRAPH}
-
-
-def export(store_or_graph: GraphStore | Graph, fmt: ExportFormat, graph: str = "policy") -> bytes:
-    """Serialise a named graph of a store (or an rdflib graph) as Turtle, JSON-LD or N-Triples."""
-    if fmt not in _EXPORT:
-        raise InputError(
-            f"unknown export format {fmt!r} (turtle, jsonld, ntriples)",
-            f"不支持的导出格式 {fmt!r}（turtle、jsonld、ntriples）",
-            where="format",
-        )
-    if isinstance(store_or_graph, Graph):
-        triples = to_oxigraph(store_or_graph)
-    else:
-        graph_iri = _GRAPHS.get(graph, graph)
-        res = store_or_graph.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}")
-        triples = res.triples
-    # sorted: the same graph always exports to the same bytes, subjects grouped in Turtle
-    triples = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
-    if fmt == "ntriples":
-        return ox.serialize(triples, format=_EXPORT[fmt])
-    # Local names of id: IRIs contain "/", which Turtle must escape: those IRIs stay in full.
-    prefixes = {k: v for k, v in PREFIXES.items() if k != "id"}
-    out = ox.serialize(triples, format=_EXPORT[fmt], prefixes=prefixes)
-    if fmt == "turtle":  # the serialiser emits prefixes in hash order; sort them for stable bytes
-        lines = out.split(b"\n")
-        n = next((i for i, ln in enumerate(lines) if not ln.startswith(b"@prefix")), len(lines))
-        out = b"\n".join(sorted(lines[:n]) + lines[n:])
-    return out

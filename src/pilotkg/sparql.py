@@ -5,7 +5,7 @@ alone; the keyword check only skips the parser for texts that cannot be updates 
 operation starts with one of ``UPDATE_KEYWORDS``). A text that the Update parser rejects but whose first
 operation word is an Update keyword is still refused as an update (a malformed one). Everything else
 goes to the engine's *query* parser, so nothing but a query can run, and its syntax errors come back as
-QueryError with the engine's message. Time limits are enforced by the store (see :mod:`pilotkg.store`).
+QueryError with the engine's message. Time limits are enforced by the store (see :mod:`pilotkg.embedded`).
 """
 
 from __future__ import annotations

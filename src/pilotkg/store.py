@@ -1,5 +1,11 @@
 """The RDF store: one interface, two adapters (embedded Oxigraph, remote SPARQL 1.1 endpoint).
 
+This module is the contract: the :class:`GraphStore` protocol, the query-result types, the SPARQL text
+both adapters share, and :func:`open_store`. The adapters live in :mod:`pilotkg.embedded`
+(:class:`EmbeddedStore`) and :mod:`pilotkg.remote` (:class:`RemoteStore`); both import from here and are
+re-exported from here lazily, so ``from pilotkg.store import EmbeddedStore`` keeps working without an
+import cycle.
+
 Both adapters write with the same SPARQL Update text (``DROP SILENT GRAPH …; INSERT DATA …`` and
 ``DELETE … WHERE … VALUES``): one update request is one transaction in Oxigraph (embedded: pyoxigraph
 ``Store.update``; remote: the SPARQL 1.1 Update service), so readers see the old graph or the new one,
@@ -7,12 +13,6 @@ never half. When a Graph Store Protocol URL is set, the remote adapter PUTs/POST
 (pyoxigraph's ``bulk_extend`` is not transactional and ``extend`` cannot drop the old graph in the same
 transaction; staging with ``extend`` + ``MOVE`` measured no faster than the single update, ~0.5 s for
 the 4 k-triple policy graph on the 2-core machine, so the one update it is.)
-
-Queries on the embedded store run in a daemon worker thread: pyoxigraph cannot cancel a query, but it
-releases the GIL while evaluating, so a query past its deadline is *abandoned* — the caller gets
-QueryTimeout at once, the worker stops at its next result row, and a query that yields no row (a runaway
-aggregate) runs on in its thread until it finishes. At most ``MAX_ABANDONED`` such threads may linger;
-beyond that new queries are refused (StoreError) rather than piling up.
 """
 
 from __future__ import annotations
@@ -21,23 +21,39 @@ import json
 import re
 import threading
 import time
-import traceback
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import httpx
 import pyoxigraph as ox
 
-from pilotkg.errors import InputError, QueryError, QueryTimeout, StoreError
+from pilotkg.errors import InputError, QueryError, QueryTimeout
 
 if TYPE_CHECKING:
     import rdflib
 
+    from pilotkg.embedded import EmbeddedStore
+    from pilotkg.remote import RemoteStore
     from pilotkg.settings import Settings
 
-MAX_ABANDONED = 4
+__all__ = [
+    "DELETE_CHUNK",
+    "INSERT_CHUNK",
+    "XSD_BOOLEAN",
+    "XSD_STRING",
+    "EmbeddedStore",
+    "GraphStore",
+    "QueryResult",
+    "RemoteStore",
+    "ResultKind",
+    "Term",
+    "TermType",
+    "open_store",
+    "replace_update",
+    "restrict_query",
+    "transaction_update",
+]
+
 # Triples per INSERT DATA operation. Virtuoso 7's SPARQL parser runs out of stack ("SP030 … memory
 # exhausted") past ~4,990 triples in one operation; several operations in one request are still one
 # transaction there as in Oxigraph, so a big graph is still replaced atomically.
@@ -45,8 +61,6 @@ INSERT_CHUNK = 2000
 # Subjects per DELETE … VALUES operation: Virtuoso refuses some thousands of VALUES rows ("Too many
 # arguments for standard built-in function").
 DELETE_CHUNK = 1000
-# Opening read-only beside a writer races its compactions (see EmbeddedStore._open_read_only).
-_READ_ONLY_ATTEMPTS = 5
 ResultKind = Literal["bindings", "boolean", "graph", "update"]
 TermType = Literal["uri", "literal", "bnode", "triple"]
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -115,7 +129,7 @@ class QueryResult:
         if self.kind == "graph":
             if fmt not in _GRAPH_FORMATS:
                 raise _bad_format(fmt, "turtle, ntriples, jsonld, rdfxml")
-            from pilotkg.graph import PREFIXES
+            from pilotkg.vocabulary import PREFIXES
 
             rdf = _GRAPH_FORMATS[fmt]
             prefixes = None if fmt == "ntriples" else {k: v for k, v in PREFIXES.items() if k != "id"}
@@ -213,9 +227,26 @@ class GraphStore(Protocol):
 
 def open_store(settings: Settings, *, read_only: bool = False) -> GraphStore:
     """The remote endpoint when ``sparql_query_url`` is set, else the embedded store in ``store_dir``."""
+    # imported here: the adapters import this module
     if settings.sparql_query_url:
+        from pilotkg.remote import RemoteStore
+
         return RemoteStore(settings, read_only=read_only)
+    from pilotkg.embedded import EmbeddedStore
+
     return EmbeddedStore(settings.store_dir, read_only=read_only)
+
+
+_ADAPTERS = {"EmbeddedStore": "pilotkg.embedded", "RemoteStore": "pilotkg.remote"}
+
+
+def __getattr__(name: str) -> Any:
+    """``pilotkg.store.EmbeddedStore`` / ``.RemoteStore``, imported on first use (PEP 562)."""
+    if name in _ADAPTERS:
+        import importlib
+
+        return getattr(importlib.import_module(_ADAPTERS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- SPARQL Update text shared by both adapters ----------------------------------------------------
@@ -228,7 +259,7 @@ def _iri_ref(value: str) -> str:
 
 
 def _ntriples(g: rdflib.Graph) -> str:
-    from pilotkg.graph import to_oxigraph
+    from pilotkg.export import to_oxigraph
 
     return ox.serialize(to_oxigraph(g), format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
 
@@ -342,44 +373,7 @@ def _timeout(timeout_s: float) -> QueryTimeout:
     )
 
 
-# --- embedded --------------------------------------------------------------------------------------
-
-_abandoned: set[threading.Thread] = set()
-_abandoned_lock = threading.Lock()
-
-
-def _run_with_deadline(fn: Callable[[threading.Event], QueryResult], timeout_s: float) -> QueryResult:
-    with _abandoned_lock:
-        _abandoned.difference_update({t for t in _abandoned if not t.is_alive()})
-        if len(_abandoned) >= MAX_ABANDONED:
-            raise StoreError(
-                f"{len(_abandoned)} timed-out queries are still running; try again later",
-                f"仍有 {len(_abandoned)} 个超时查询在运行，请稍后再试",
-                where="query",
-            )
-    box: dict[str, Any] = {}
-    cancel = threading.Event()
-
-    def work() -> None:
-        try:
-            box["result"] = fn(cancel)
-        except BaseException as exc:  # handed to the waiting caller, re-raised there
-            # pyoxigraph result iterators are thread-bound: the traceback's frames must not carry
-            # them to whichever thread collects the exception
-            traceback.clear_frames(exc.__traceback__)
-            box["error"] = exc
-
-    worker = threading.Thread(target=work, name="pilotkg-sparql", daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    if worker.is_alive():
-        cancel.set()
-        with _abandoned_lock:
-            _abandoned.add(worker)
-        raise _timeout(timeout_s)
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+# --- writes both adapters share --------------------------------------------------------------------
 
 
 class _SparqlUpdates:
@@ -395,332 +389,3 @@ class _SparqlUpdates:
         text = transaction_update(graph_iri, remove_subjects, add)
         if text:
             self.update(text)
-
-
-class EmbeddedStore(_SparqlUpdates):
-    """pyoxigraph on disk (``path``) or in memory (``path=None``, for tests)."""
-
-    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
-        self.read_only = read_only
-        self.location = str(path) if path is not None else ":memory:"
-        self._store: ox.Store | None = self._open(path, read_only)
-
-    @staticmethod
-    def _open(path: Path | None, read_only: bool) -> ox.Store:
-        if path is None:
-            return ox.Store()
-        if read_only:
-            if not (path / "CURRENT").is_file():
-                raise StoreError(
-                    f"no RDF store at {path}: run `pilotkg build` first",
-                    f"{path} 处没有 RDF 存储：请先运行 `pilotkg build`",
-                    where=str(path),
-                )
-            return EmbeddedStore._open_read_only(path)
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            return ox.Store(str(path))
-        except OSError as exc:
-            if "lock" in str(exc).lower():
-                raise StoreError(
-                    "the RDF store is in use by another process (a running `pilotkg serve`?): "
-                    "use its HTTP API, or stop it first",
-                    "RDF 存储正被另一进程使用（可能是正在运行的 `pilotkg serve`）："
-                    "请通过其 HTTP API 操作，或先停止该服务",
-                    where=str(path),
-                ) from exc
-            raise StoreError(f"cannot open the RDF store: {exc}", f"无法打开 RDF 存储：{exc}", where=str(path)) from exc
-
-    @staticmethod
-    def _open_read_only(path: Path) -> ox.Store:
-        # A writer in another process may flush or compact between our reading the MANIFEST and opening
-        # the SST files it lists; RocksDB then reports the vanished file as "Corruption". The store is
-        # fine, so reading the (new) MANIFEST again succeeds.
-        last: Exception | None = None
-        for attempt in range(_READ_ONLY_ATTEMPTS):
-            try:
-                return ox.Store.read_only(str(path))
-            except (OSError, RuntimeError) as exc:
-                last = exc
-                if "No such file" not in str(exc):
-                    break
-                time.sleep(0.05 * (attempt + 1))
-        raise StoreError(
-            f"cannot open the RDF store read-only: {last}",
-            f"无法以只读方式打开 RDF 存储：{last}",
-            where=str(path),
-        ) from last
-
-    @property
-    def store(self) -> ox.Store:
-        if self._store is None:
-            raise StoreError("the store is closed", "存储已关闭", where=self.location)
-        return self._store
-
-    def _writable(self) -> ox.Store:
-        if self.read_only:
-            raise StoreError("the store is open read-only", "存储以只读方式打开", where=self.location)
-        return self.store
-
-    def query(
-        self, sparql: str, *, timeout_s: float | None = None, named_graphs: Sequence[str] | None = None
-    ) -> QueryResult:
-        store = self.store
-        kwargs: dict[str, Any]
-        if named_graphs is None:
-            kwargs = {"use_default_graph_as_union": True}
-        else:  # the protocol dataset replaces any FROM / FROM NAMED of the query
-            sparql = restrict_query(sparql, strip_dataset=False)
-            graphs = [ox.NamedNode(g) for g in named_graphs]
-            kwargs = {"default_graph": graphs, "named_graphs": graphs}
-
-        def run(cancel: threading.Event | None) -> QueryResult:
-            t0 = time.perf_counter()
-            try:
-                res = store.query(sparql, **kwargs)
-                return _materialize(res, cancel, t0)
-            except SyntaxError as exc:
-                raise _syntax_error(str(exc)) from exc
-            except OSError as exc:
-                raise StoreError(
-                    f"query failed in the store: {exc}", f"存储执行查询失败：{exc}", where="query"
-                ) from exc
-
-        if timeout_s is None:
-            return run(None)
-        try:
-            return _run_with_deadline(run, timeout_s)
-        except _Cancelled as exc:  # only reachable if the deadline passed as the last row came in
-            raise _timeout(timeout_s) from exc
-
-    def update(self, sparql: str) -> None:
-        try:
-            self._writable().update(sparql)
-        except SyntaxError as exc:
-            raise _syntax_error(str(exc)) from exc
-        except OSError as exc:
-            raise StoreError(f"update failed: {exc}", f"更新失败：{exc}", where=self.location) from exc
-
-    def replace_graph(self, graph_iri: str, g: rdflib.Graph) -> None:
-        self.update(replace_update(graph_iri, g))
-
-    def add_to_graph(self, graph_iri: str, g: rdflib.Graph) -> None:
-        self.update_transaction(graph_iri, [], g)
-
-    def triple_count(self, graph_iri: str | None = None) -> int:
-        if graph_iri is None:
-            return len(self.store)
-        return _count(self.query(_count_query(graph_iri), named_graphs=[graph_iri]))
-
-    def close(self) -> None:
-        if self._store is not None and not self.read_only:
-            self._store.flush()
-        # pyoxigraph has no close(): dropping the last reference releases the RocksDB lock
-        self._store = None
-
-
-# --- remote ----------------------------------------------------------------------------------------
-
-_NO_GRAPH = "urn:pilotkg:no-graph"
-_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
-_ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8"
-_ACCEPT_RESULTS = "application/sparql-results+json"
-_QUERY_FORM = re.compile(_BARE.format("SELECT|ASK|CONSTRUCT|DESCRIBE"), re.IGNORECASE)
-
-
-def _accept_for(sparql: str) -> str:
-    """Ask for triples only when the query makes triples: Virtuoso honours the first type of a mixed
-    Accept for any query form and sends CONSTRUCT results as (non-standard) SPARQL results JSON."""
-    m = _QUERY_FORM.search(_mask(sparql))  # the first form keyword is the query's own, not a subquery's
-    if m is None:
-        return _ACCEPT
-    return _ACCEPT_GRAPH if m.group(1).upper() in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS
-
-
-class _ChallengeAuth(httpx.Auth):
-    """HTTP Basic or Digest, whichever the server's first 401 challenge names (Virtuoso's
-    ``/sparql-auth`` only takes Digest; most other endpoints take Basic). Learned once per store."""
-
-    requires_request_body = True  # a Digest retry re-sends the body
-
-    def __init__(self, user: str, password: str) -> None:
-        self._schemes: dict[str, httpx.Auth] = {
-            "digest": httpx.DigestAuth(user, password),
-            "basic": httpx.BasicAuth(user, password),
-        }
-        self._chosen: httpx.Auth | None = None
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._chosen is None:
-            response = yield request
-            if response.status_code != 401:
-                return
-            offered = {h.split(" ", 1)[0].lower() for h in response.headers.get_list("www-authenticate")}
-            scheme = next((name for name in self._schemes if name in offered), None)
-            if scheme is None:
-                return
-            self._chosen = self._schemes[scheme]
-        yield from self._chosen.auth_flow(request)
-
-
-class RemoteStore(_SparqlUpdates):
-    """A SPARQL 1.1 Protocol endpoint (+ Graph Store Protocol when ``sparql_gsp_url`` is set)."""
-
-    def __init__(self, settings: Settings, *, read_only: bool = False) -> None:
-        assert settings.sparql_query_url
-        self.read_only = read_only
-        self.query_url = settings.sparql_query_url
-        self.update_url = settings.sparql_update_url
-        self.gsp_url = settings.sparql_gsp_url
-        self.location = self.query_url
-        auth = None
-        if settings.sparql_user:
-            auth = _ChallengeAuth(settings.sparql_user, settings.sparql_password or "")
-        self._client = httpx.Client(auth=auth, timeout=httpx.Timeout(60.0, connect=5.0))
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return self._client.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise StoreError(f"SPARQL endpoint timed out: {url}", f"SPARQL 服务超时：{url}", where=url) from exc
-        except httpx.HTTPError as exc:
-            raise StoreError(
-                f"cannot reach the SPARQL endpoint {url}: {exc}",
-                f"无法连接 SPARQL 服务 {url}：{exc}",
-                where=url,
-            ) from exc
-
-    def query(
-        self, sparql: str, *, timeout_s: float | None = None, named_graphs: Sequence[str] | None = None
-    ) -> QueryResult:
-        if named_graphs is None:  # "all graphs" made explicit so remote and embedded answer alike
-            named_graphs = self._graph_names()
-        else:
-            sparql = restrict_query(sparql, strip_dataset=True)
-        # The protocol has no "empty dataset": a graph that never exists stands for none.
-        graphs = list(named_graphs) or [_NO_GRAPH]
-        return self._query({"query": sparql, "default-graph-uri": graphs, "named-graph-uri": graphs}, timeout_s)
-
-    def _query(self, data: dict[str, str | list[str]], timeout_s: float | None) -> QueryResult:
-        t0 = time.perf_counter()
-        deadline = None if timeout_s is None else t0 + timeout_s
-        body = bytearray()
-        try:
-            with self._client.stream(
-                "POST",
-                self.query_url,
-                data=data,
-                headers={"Accept": _accept_for(str(data["query"]))},
-                timeout=httpx.Timeout(timeout_s, connect=5.0) if timeout_s is not None else None,
-            ) as resp:
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if deadline is not None and time.perf_counter() > deadline:
-                        raise _timeout(timeout_s or 0)
-        except httpx.TimeoutException as exc:
-            raise _timeout(timeout_s or 0) from exc
-        except httpx.HTTPError as exc:
-            raise StoreError(
-                f"cannot reach the SPARQL endpoint {self.query_url}: {exc}",
-                f"无法连接 SPARQL 服务 {self.query_url}：{exc}",
-                where=self.query_url,
-            ) from exc
-        if resp.status_code == 400:
-            raise _syntax_error(_server_text(bytes(body)))
-        _raise_for(resp, self.query_url, bytes(body))
-        ctype = resp.headers.get("content-type", "").split(";")[0].strip()
-        if ctype in ("application/sparql-results+json", "application/json"):
-            return _materialize(ox.parse_query_results(bytes(body), ox.QueryResultsFormat.JSON), None, t0)
-        fmt = ox.RdfFormat.from_media_type(ctype)
-        if fmt is None:
-            raise StoreError(
-                f"unexpected SPARQL response type {ctype!r}",
-                f"SPARQL 服务返回了意外的类型 {ctype!r}",
-                where=self.query_url,
-            )
-        return _materialize_triples((q.triple for q in ox.parse(bytes(body), fmt)), t0)
-
-    def _graph_names(self) -> list[str]:
-        res = self._query({"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"}, None)
-        return sorted(r["g"].value for r in res.rows if "g" in r)
-
-    def _writable_update_url(self) -> str:
-        if self.read_only:
-            raise StoreError("the store is open read-only", "存储以只读方式打开", where=self.location)
-        if not self.update_url:
-            raise StoreError("sparql_update_url is not set", "未设置 sparql_update_url", where="settings")
-        return self.update_url
-
-    def update(self, sparql: str) -> None:
-        url = self._writable_update_url()
-        resp = self._send(
-            "POST",
-            url,
-            content=sparql.encode("utf-8"),
-            headers={"Content-Type": "application/sparql-update; charset=utf-8"},
-        )
-        if resp.status_code == 400:
-            raise _syntax_error(_server_text(resp.content))
-        _raise_for(resp, url)
-
-    def _gsp(self, method: str, graph_iri: str, g: rdflib.Graph) -> None:
-        assert self.gsp_url
-        if self.read_only:
-            raise StoreError("the store is open read-only", "存储以只读方式打开", where=self.location)
-        resp = self._send(
-            method,
-            self.gsp_url,
-            params={"graph": graph_iri},
-            content=_ntriples(g).encode("utf-8"),
-            headers={"Content-Type": "application/n-triples"},
-        )
-        _raise_for(resp, self.gsp_url)
-
-    def replace_graph(self, graph_iri: str, g: rdflib.Graph) -> None:
-        if self.gsp_url:
-            self._gsp("PUT", graph_iri, g)  # GSP PUT replaces the graph in one request
-        else:
-            self.update(replace_update(graph_iri, g))
-
-    def add_to_graph(self, graph_iri: str, g: rdflib.Graph) -> None:
-        if self.gsp_url:
-            self._gsp("POST", graph_iri, g)
-        else:
-            self.update_transaction(graph_iri, [], g)
-
-    def triple_count(self, graph_iri: str | None = None) -> int:
-        if graph_iri is None:  # the server's own dataset: its default graph and every named graph
-            return _count(self._query({"query": _count_query(None)}, None))
-        return _count(self.query(_count_query(graph_iri), named_graphs=[graph_iri]))
-
-    def close(self) -> None:
-        self._client.close()
-
-
-def _materialize_triples(triples: Iterable[ox.Triple], t0: float) -> QueryResult:
-    ts = list(triples)
-    rows = [{"subject": _term(t.subject), "predicate": _term(t.predicate), "object": _term(t.object)} for t in ts]
-    return QueryResult("graph", ["subject", "predicate", "object"], rows, triples=ts, seconds=time.perf_counter() - t0)
-
-
-def _server_text(body: bytes, limit: int = 500) -> str:
-    """The server's error text, cut short: Virtuoso echoes the whole request (megabytes of INSERT DATA)."""
-    text = body.decode("utf-8", "replace").strip()
-    return text if len(text) <= limit else text[:limit] + " …"
-
-
-def _raise_for(resp: httpx.Response, url: str, body: bytes | None = None) -> None:
-    if resp.status_code < 300:
-        return
-    text = _server_text(body if body is not None else resp.content)
-    if resp.status_code in (401, 403):
-        raise StoreError(
-            f"the SPARQL endpoint refused the credentials (HTTP {resp.status_code})",
-            f"SPARQL 服务拒绝了凭据（HTTP {resp.status_code}）",
-            where=url,
-        )
-    raise StoreError(
-        f"SPARQL endpoint error HTTP {resp.status_code}: {text}",
-        f"SPARQL 服务错误 HTTP {resp.status_code}：{text}",
-        where=url,
-    )
