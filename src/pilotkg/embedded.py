@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     import rdflib
 
 MAX_ABANDONED = 4
-# Opening read-only beside a writer races its compactions (see EmbeddedStore._open_read_only).
-_READ_ONLY_ATTEMPTS = 5
+# Opening read-only beside a writer races its compactions (see EmbeddedStore._open_read_only): retry
+# for this long. One retry is usually enough; a writer compacting non-stop on busy cores needed up to 7 (300 opens).
+READ_ONLY_PATIENCE_S = 5.0
 
 _abandoned: set[threading.Thread] = set()
 _abandoned_lock = threading.Lock()
@@ -116,15 +117,17 @@ class EmbeddedStore(_SparqlUpdates):
         # A writer in another process may flush or compact between our reading the MANIFEST and opening
         # the SST files it lists; RocksDB then reports the vanished file as "Corruption". The store is
         # fine, so reading the (new) MANIFEST again succeeds.
-        last: Exception | None = None
-        for attempt in range(_READ_ONLY_ATTEMPTS):
+        deadline = time.monotonic() + READ_ONLY_PATIENCE_S
+        pause = 0.005
+        while True:
             try:
                 return ox.Store.read_only(str(path))
             except (OSError, RuntimeError) as exc:
                 last = exc
-                if "No such file" not in str(exc):
+                if "No such file" not in str(exc) or time.monotonic() + pause > deadline:
                     break
-                time.sleep(0.05 * (attempt + 1))
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
         raise StoreError(
             f"cannot open the RDF store read-only: {last}",
             f"无法以只读方式打开 RDF 存储：{last}",
