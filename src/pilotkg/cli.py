@@ -120,7 +120,7 @@ def validate() -> None:
     def body() -> None:
         from pilotkg.corpus import load_corpus
         from pilotkg.graph import build_graph
-        from pilotkg.graph import validate as shacl
+        from pilotkg.validation import validate as shacl
 
         report = shacl(build_graph(load_corpus(_settings().corpus_dir)))
         if not report.conforms:
@@ -344,7 +344,7 @@ def export(
     """Export the policy graph."""
 
     def body() -> None:
-        from pilotkg.graph import export as export_graph
+        from pilotkg.export import export as export_graph
         from pilotkg.store import open_store
 
         store = open_store(_settings(), read_only=True)

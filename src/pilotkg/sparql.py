@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 from pilotkg.errors import NotFoundError, QueryError, UpdateForbidden
-from pilotkg.graph import PREFIXES
 from pilotkg.store import GraphStore, QueryResult, Term
+from pilotkg.vocabulary import PREFIXES
 
 UPDATE_KEYWORDS = ("insert", "delete", "load", "clear", "drop", "create", "add", "move", "copy", "with")
 _KEYWORD = re.compile(r"\b(" + "|".join(UPDATE_KEYWORDS) + r")\b", re.IGNORECASE)
