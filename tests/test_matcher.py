@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 FIRE = (
     "在林区瞭望塔部署AI烟火识别摄像机和卫星遥感热点监测，发现烟点后自动定位火点，"
     "报警信息经5G网络实时推送到森林防火指挥中心。"
@@ -56,3 +58,25 @@ def test_search_joins_back_to_graph(pilot) -> None:  # type: ignore[no-untyped-d
     assert any(h.direction in (1, 4) for h in hits)
     arts = pilot.search("公示时长不少于15个工作日", limit=3, kinds=["article"])
     assert arts[0].id == "article/13"
+
+
+def test_sentence_scores_equal_qdrant_scores_of_every_requirement(pilot) -> None:  # type: ignore[no-untyped-def]
+    # The matcher scores sentences against the requirement vectors it read from the index once; the
+    # result must be what asking Qdrant for every requirement gives (its best per direction).
+    from pilotkg.search import POLICY
+    from pilotkg.text import prepare_query, split_sentences
+
+    m = pilot.matcher
+    mapped = prepare_query("井下部署微震与应力传感器。平台识别冲击地压前兆并自动分级预警。无人机巡查尾矿库坝体。")
+    sentences = split_sentences(mapped.text)
+    _, clauses, _, _, clause_best = m._scores(mapped.text, sentences)
+    assert clause_best.shape == (3, len(m.numbers))
+    _, sent_v = m.embedder.embed_query_spans(mapped.text, [(s.start, s.end) for s in sentences])
+    n_req = len(pilot.corpus.requirements)
+    for si, v in enumerate(sent_v):
+        expected = np.zeros(len(m.numbers))
+        for h in m.index.search(POLICY, dense=v, mode="dense", limit=n_req, filters={"kind": "requirement"}):
+            j = m.numbers.index(int(h.payload["direction"]))
+            expected[j] = max(expected[j], h.score)
+        assert np.allclose(clause_best[si], expected, atol=1e-5)
+    assert np.allclose(clauses, clause_best.mean(axis=0))
