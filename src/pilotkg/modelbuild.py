@@ -8,8 +8,8 @@ regular BertModel + mean pooling + normalize folder that ``SentenceTransformer(p
 Reading the bin and checking the tokenizer against it is :mod:`pilotkg.q4file`; this module finds
 the sources, writes the folder with its manifest and swaps it into place.
 
-Only numpy, ``tokenizers`` and ``safetensors`` are imported here: building must not pay for
-importing torch.
+The conversion imports only numpy, ``tokenizers`` and ``safetensors``; the last step, exporting
+the transformer layers for ONNX Runtime (:mod:`pilotkg.runtime`), needs torch and takes ~6 s.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pilotkg.errors import ModelError
 from pilotkg.q4file import Hyper as Hyper
 from pilotkg.q4file import ParsedBin, bert_state_dict, check_tokenizer, corrupt_error, parse_bin
 from pilotkg.q4file import dequantize_q4_0 as dequantize_q4_0
+from pilotkg.runtime import export_encoder, onnx_path
 
 MODEL_NAME = "multilingual-e5-small"
 MODEL_DIM = 384
@@ -353,6 +354,9 @@ def build_model(
 
     existing = read_manifest(out_dir)
     if existing is not None and existing.get("sha256") == sha and not force:
+        if not onnx_path(out_dir).is_file():  # a folder built before the ONNX runtime existed
+            say(f"exporting the encoder layers to {onnx_path(out_dir)}")
+            export_encoder(out_dir)
         say(f"{out_dir} is up to date ({existing['source']})")
         return out_dir
     _refuse_foreign_folder(out_dir)
@@ -383,6 +387,8 @@ def build_model(
         # mkdtemp makes a private dir; the model is meant to be readable by the API's user too.
         tmp.chmod(0o755)
         _write_folder(parsed, tokenizer_json, tmp, manifest, say, where)
+        say("exporting the encoder layers for ONNX Runtime")
+        export_encoder(tmp)
         _swap_into_place(tmp, out_dir, sha)
     finally:
         if tmp.exists():

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         description="CPU threads per encoder call; default: the usable cores (at most 8). Encoder calls "
         "are serialised in the process, so requests never oversubscribe the cores between them",
     )
+    encoder_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="Where a description's one encoder pass runs: ONNX Runtime (the layers exported by "
+        "`pilotkg model build`; ~30% faster here) or eager torch. Batch encodes always use sentence-transformers",
+    )
     omp_wait_policy: Literal["PASSIVE", "ACTIVE"] = Field(
         "PASSIVE",
         description="OpenMP wait policy of the encoder threads. PASSIVE: measured here, two spinning "
