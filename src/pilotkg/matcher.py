@@ -86,7 +86,17 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 
 class Matcher:
-    def __init__(self, corpus: Corpus, embedder: Embedder, index: VectorIndex, tokenizer: Tokenizer) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        embedder: Embedder,
+        index: VectorIndex,
+        tokenizer: Tokenizer,
+        *,
+        vectors: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        """``vectors``: the stored requirement vectors by requirement id, when the caller already read
+        them (default: read from the index)."""
         self.corpus = corpus
         self.embedder = embedder
         self.index = index
@@ -98,7 +108,7 @@ class Matcher:
         # exhaustive product rather than a nearest-neighbour query: the stored requirement vectors are
         # read from the index once, and one matrix product replaces returning all of them per sentence
         # (10 ms of a 300-character match went to materialising those hits).
-        stored = requirement_vectors(index, corpus)
+        stored = vectors if vectors is not None else requirement_vectors(index, corpus)
         reqs = [r for r in corpus.requirements if r.id in stored]
         self._req_matrix = (
             np.stack([stored[r.id] for r in reqs]).astype(np.float32) if reqs else np.zeros((0, embedder.dim))

@@ -71,8 +71,9 @@ class Pilot:
         self.index = index
         self.tokenizer: Tokenizer = tokenizer_for(corpus)
         index.check_model(POLICY, embedder.name, embedder.dim)
-        self.matcher = Matcher(corpus, embedder, index, self.tokenizer)
-        self.checker = CoverageChecker(corpus, embedder, self.tokenizer, vectors=requirement_vectors(index, corpus))
+        vectors = requirement_vectors(index, corpus)  # read once, shared by matcher and checker
+        self.matcher = Matcher(corpus, embedder, index, self.tokenizer, vectors=vectors)
+        self.checker = CoverageChecker(corpus, embedder, self.tokenizer, vectors=vectors)
         self._store: Any = None
         self._store_lock = threading.Lock()
 
