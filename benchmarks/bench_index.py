@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pilotkg.index import EdgeIndex, Hit, IndexPoint, QdrantServerIndex, SparseVec, VectorIndex
+from pilotkg.vectors.index.base import Hit, IndexPoint, SparseVec, VectorIndex
+from pilotkg.vectors.index.edge import EdgeIndex
+from pilotkg.vectors.index.server import QdrantServerIndex
 
 KINDS = ["direction", "requirement", "article", "project"]
 COLL = "bench"
@@ -39,9 +41,7 @@ def clustered(n: int, centres: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def make_points(
-    n: int, centres: np.ndarray, vocab: int, terms: int, rng: np.random.Generator
-) -> list[IndexPoint]:
+def make_points(n: int, centres: np.ndarray, vocab: int, terms: int, rng: np.random.Generator) -> list[IndexPoint]:
     dense = clustered(n, centres, rng)
     points = []
     for i in range(n):
@@ -76,9 +76,7 @@ def make_queries(n: int, centres: np.ndarray, vocab: int, rng: np.random.Generat
     return out
 
 
-def latency(
-    fn: Callable[[Query], list[Hit]], queries: Sequence[Query], warmup: int = 5
-) -> tuple[float, float]:
+def latency(fn: Callable[[Query], list[Hit]], queries: Sequence[Query], warmup: int = 5) -> tuple[float, float]:
     """p50 and p95 in milliseconds."""
     for q in queries[:warmup]:
         fn(q)

@@ -209,15 +209,13 @@ def main() -> None:
     }
     tmp: str | None = None
     if args.temp_build:
-        from pilotkg.graph import build as build_graph
+        from pilotkg.graph.rdf import build as build_graph
         from pilotkg.service import build_index
         from pilotkg.settings import Settings
 
         tmp = tempfile.mkdtemp(prefix="pilotkg-bench-")
         model_dir = Settings().resolved_model_dir.resolve()
-        s = Settings(
-            embedder=args.temp_build, data_dir=Path(tmp), corpus_dir=REPO / "corpus", model_dir=model_dir
-        )
+        s = Settings(embedder=args.temp_build, data_dir=Path(tmp), corpus_dir=REPO / "corpus", model_dir=model_dir)
         build_graph(s)
         build_index(s)
         env |= {

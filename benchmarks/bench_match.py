@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pilotkg.graph import build as build_graph
+from pilotkg.graph.rdf import build as build_graph
 from pilotkg.service import Pilot, build_index
 from pilotkg.settings import Settings
 

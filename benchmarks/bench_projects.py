@@ -27,17 +27,47 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pilotkg import iri  # noqa: E402
-from pilotkg.corpus import load_corpus  # noqa: E402
-from pilotkg.graph import build  # noqa: E402
-from pilotkg.models import Corpus  # noqa: E402
-from pilotkg.projects import Enrichment, ProjectIn, import_file  # noqa: E402
+from pilotkg.graph.rdf import build  # noqa: E402
+from pilotkg.graph.store.embedded import EmbeddedStore  # noqa: E402
+from pilotkg.policy.base import Corpus  # noqa: E402
+from pilotkg.policy.corpus import load_corpus  # noqa: E402
+from pilotkg.projects.base import Enrichment, ProjectIn  # noqa: E402
+from pilotkg.projects.importer import import_file  # noqa: E402
 from pilotkg.settings import Settings  # noqa: E402
-from pilotkg.store import EmbeddedStore  # noqa: E402
 
 REGIONS = [
-    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽",
-    "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州",
-    "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆", "新疆生产建设兵团",
+    "北京",
+    "天津",
+    "河北",
+    "山西",
+    "内蒙古",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "上海",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "广西",
+    "海南",
+    "重庆",
+    "四川",
+    "贵州",
+    "云南",
+    "西藏",
+    "陕西",
+    "甘肃",
+    "青海",
+    "宁夏",
+    "新疆",
+    "新疆生产建设兵团",
 ]
 TYPES = ["装备制造企业", "软件企业", "服务提供商", "用户单位", "金融保险机构"]
 
@@ -58,20 +88,22 @@ def generate(n: int, corpus: Corpus, seed: int = 7) -> list[dict[str, object]]:
         if rec:
             recommended[(d, region)] = recommended.get((d, region), 0) + 1
         ps = rnd.sample(partners, rnd.randint(1, 8))
-        out.append({
-            "id": f"BENCH-{i:07d}",
-            "name": f"第{d}方向示范项目{i}",
-            "description": f"面向{region}的安全应急装备应用试点示范项目，采用物联网、5G 与人工智能。{i}",
-            "direction": d,
-            "lead_unit": {"name": lead, "type": rnd.choice(TYPES), "region": region},
-            "partners": [{"name": p, "type": rnd.choice(TYPES)} for p in ps],
-            "region": region,
-            "batch": batch,
-            "submitted": (deadlines[batch] - timedelta(days=rnd.randint(0, 60))).isoformat(),
-            "business_model": rnd.choice(["产品+服务+保险", "产品+服务+融资租赁", None]),
-            "recommended": rec,
-            "owner": f"applicant-{i % 500}",
-        })
+        out.append(
+            {
+                "id": f"BENCH-{i:07d}",
+                "name": f"第{d}方向示范项目{i}",
+                "description": f"面向{region}的安全应急装备应用试点示范项目，采用物联网、5G 与人工智能。{i}",
+                "direction": d,
+                "lead_unit": {"name": lead, "type": rnd.choice(TYPES), "region": region},
+                "partners": [{"name": p, "type": rnd.choice(TYPES)} for p in ps],
+                "region": region,
+                "batch": batch,
+                "submitted": (deadlines[batch] - timedelta(days=rnd.randint(0, 60))).isoformat(),
+                "business_model": rnd.choice(["产品+服务+保险", "产品+服务+融资租赁", None]),
+                "recommended": rec,
+                "owner": f"applicant-{i % 500}",
+            }
+        )
     return out
 
 

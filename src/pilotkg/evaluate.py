@@ -11,9 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from pilotkg.coverage import CoverageChecker
 from pilotkg.errors import InputError
-from pilotkg.matcher import Mode
+from pilotkg.matching import CoverageChecker, Mode
 from pilotkg.service import Pilot
 
 

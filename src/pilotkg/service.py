@@ -15,21 +15,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pilotkg import iri
-from pilotkg.corpus import load_corpus
-from pilotkg.coverage import CoverageChecker
-from pilotkg.embed import Embedder, get_embedder
 from pilotkg.errors import NotFoundError, ShapeViolation
-from pilotkg.index import VectorIndex, open_index
-from pilotkg.matcher import Matcher
-from pilotkg.models import Article, Corpus, Direction
+from pilotkg.matching import (
+    POLICY,
+    CoverageChecker,
+    CoverageReport,
+    Matcher,
+    MatchResult,
+    SearchHit,
+    build_policy_index,
+    requirement_vectors,
+    search,
+    tokenizer_for,
+)
+from pilotkg.policy import Article, Corpus, Direction, Tokenizer, load_corpus
 from pilotkg.projects import Enrichment, ImportReport, ProjectIn, ProjectOut
-from pilotkg.results import CoverageReport, MatchResult, SearchHit
-from pilotkg.search import POLICY, build_policy_index, requirement_vectors, search, tokenizer_for
 from pilotkg.settings import Settings
-from pilotkg.text import Tokenizer
+from pilotkg.vectors import Embedder, VectorIndex, get_embedder, open_index
 
 if TYPE_CHECKING:
-    from pilotkg.similar import SimilarFilters, SimilarProject
+    from pilotkg.projects import SimilarFilters, SimilarProject
 
 Progress = Callable[[str], None]
 
@@ -87,7 +92,7 @@ class Pilot:
         """The RDF store, opened read-write on first use: a server is the one writer."""
         with self._store_lock:  # concurrent first requests must not race to take the store's lock
             if self._store is None:
-                from pilotkg.store import open_store
+                from pilotkg.graph import open_store
 
                 self._store = open_store(self.settings)
             return self._store
@@ -129,7 +134,7 @@ class Pilot:
 
     # --- SPARQL ---
     def sparql(self, query: str, *, include_projects: bool, timeout_s: float | None = None) -> Any:
-        from pilotkg.sparql import run_query
+        from pilotkg.graph import run_query
 
         graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if include_projects else [iri.POLICY_GRAPH]
         return run_query(
@@ -180,10 +185,10 @@ class Pilot:
 
         return get_project(self.store, project_id)
 
-    # --- similar projects (pilotkg.similar) ---
+    # --- similar projects (pilotkg.projects.similar) ---
     def index_projects(self, projects: Sequence[ProjectIn], progress: Callable[[int, int], None] | None = None) -> int:
         """Put projects into the similar-project collection (re-indexing an id replaces its point)."""
-        from pilotkg.similar import index_projects
+        from pilotkg.projects import index_projects
 
         return index_projects(self.index, self.embedder, self.tokenizer, projects, progress=progress)
 
@@ -200,7 +205,7 @@ class Pilot:
     def similar_to_text(
         self, text: str, filters: SimilarFilters | None = None, *, owner: str | None = None, limit: int = 10
     ) -> list[SimilarProject]:
-        from pilotkg.similar import similar_to_text
+        from pilotkg.projects import similar_to_text
 
         return similar_to_text(self.index, self.embedder, self.tokenizer, text, filters, owner=owner, limit=limit)
 
@@ -209,7 +214,7 @@ class Pilot:
     ) -> list[SimilarProject]:
         """From the project's stored vectors (no embedding). A stored project that is not indexed yet
         (imported before the collection existed, or its indexing failed) is indexed first."""
-        from pilotkg.similar import PROJECTS, index_projects, similar_to_project
+        from pilotkg.projects import PROJECTS, index_projects, similar_to_project
 
         if self.index.exists(PROJECTS):
             try:

@@ -1,0 +1,179 @@
+"""The typed project: ``ProjectIn`` (one submitted project, validated and normalised) with its
+``Unit``s, the matcher's ``Enrichment`` of a project, and ``ProjectOut`` (a stored project).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from datetime import date
+from typing import Annotated, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from pilotkg.matching import Status
+
+UnitType = Literal["装备制造企业", "软件企业", "服务提供商", "用户单位", "金融保险机构", "other"]
+UNIT_TYPES: tuple[str, ...] = get_args(UnitType)
+_UNIT_ALIASES: dict[str, str] = {
+    **{
+        k: "装备制造企业"
+        for k in (
+            "equipment manufacturer",
+            "equipment manufacturing enterprise",
+            "manufacturer",
+            "manufacturing",
+            "装备制造商",
+            "制造企业",
+            "装备企业",
+        )
+    },
+    **{k: "软件企业" for k in ("software enterprise", "software company", "software", "软件公司")},
+    **{k: "服务提供商" for k in ("service provider", "service", "services", "服务商", "服务企业")},
+    **{k: "用户单位" for k in ("user unit", "user", "end user", "customer", "用户")},
+    **{
+        k: "金融保险机构"
+        for k in (
+            "financial institution",
+            "financial and insurance institution",
+            "finance",
+            "insurance",
+            "insurer",
+            "bank",
+            "金融机构",
+            "保险机构",
+        )
+    },
+    **{k: "other" for k in ("others", "其他", "其它")},
+}
+MAX_DESCRIPTION = 20000
+
+
+def _err(en: str, zh: str) -> PydanticCustomError:
+    return PydanticCustomError("pilotkg", "{en}", {"en": en, "zh": zh})
+
+
+def _clean(v: object) -> object:
+    # Names are identities (the organisation IRI is their digest): one spelling per name.
+    return " ".join(unicodedata.normalize("NFKC", v).split()) if isinstance(v, str) else v
+
+
+Name = Annotated[str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=200)]
+Short = Annotated[str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=100)]
+
+
+class Unit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    type: UnitType
+    region: Short | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type_alias(cls, v: object) -> object:
+        if isinstance(v, str):
+            key = " ".join(re.sub(r"[_\-]", " ", unicodedata.normalize("NFKC", v).lower()).split())
+            return v.strip() if v.strip() in UNIT_TYPES else _UNIT_ALIASES.get(key, v)
+        return v
+
+
+_DATE = re.compile(r"^\s*(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?\s*$")
+_YES = {"是": True, "否": False}  # pydantic already reads true/false, yes/no, 1/0
+
+
+class ProjectIn(BaseModel):
+    """One submitted project. ``direction`` is the chosen pilot direction; a row naming several
+    directions (or several lead units) keeps the others in ``extra_directions`` /
+    ``extra_lead_units`` so the eligibility check can report the rule it breaks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\s/\\#?%]{1,64}$")]
+    name: Name
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION)]
+    direction: Annotated[int, Field(ge=1, le=99)]
+    lead_unit: Unit
+    partners: Annotated[list[Unit], Field(max_length=100)] = []
+    region: Short
+    batch: Annotated[int, Field(ge=1, le=12)]
+    submitted: date
+    business_model: Short | None = None
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    recommended: bool = False
+    owner: Name | None = None
+    extra_directions: Annotated[list[Annotated[int, Field(ge=1, le=99)]], Field(exclude=True)] = []
+    extra_lead_units: Annotated[list[Unit], Field(exclude=True)] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _several(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        d = data.get("direction")
+        if isinstance(d, str) and re.search(r"[;,，；、]", d):
+            d = [x for x in re.split(r"[;,，；、]", d) if x.strip()]
+        if isinstance(d, list):
+            if not d:
+                raise _err("direction: give the one chosen direction", "direction：须填写所选的一个试点方向")
+            data["direction"], data["extra_directions"] = d[0], d[1:]
+        lead = data.get("lead_unit")
+        if isinstance(lead, list):
+            if not lead:
+                raise _err("lead_unit: give the lead unit", "lead_unit：须填写牵头单位")
+            data["lead_unit"], data["extra_lead_units"] = lead[0], lead[1:]
+        return data
+
+    @field_validator("submitted", mode="before")
+    @classmethod
+    def _date(cls, v: object) -> object:
+        if isinstance(v, str) and (m := _DATE.match(v)):
+            return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+        return v
+
+    @field_validator("recommended", mode="before")
+    @classmethod
+    def _bool(cls, v: object) -> object:
+        if isinstance(v, str):
+            s = v.strip().lower()
+            return False if not s else _YES.get(s, s)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProjectIn:
+        if self.year is None:
+            self.year = self.submitted.year
+        names = [u.name for u in (self.lead_unit, *self.extra_lead_units, *self.partners)]
+        if dup := sorted(n for n, c in Counter(names).items() if c > 1):
+            raise _err(
+                f"unit(s) listed more than once (as lead or partner): {', '.join(dup)}",
+                f"单位重复出现（牵头单位或联合单位）：{'、'.join(dup)}",
+            )
+        return self
+
+
+class Enrichment(BaseModel):
+    """What the matcher and the coverage checker say about one project."""
+
+    matched_direction: int
+    confidence: float = Field(ge=0.0, le=1.0)
+    statuses: dict[str, Status] = Field(default_factory=dict, description="requirement id → status")
+
+
+class ProjectOut(ProjectIn):
+    gid: str
+    iri: str
+    matched_direction: int | None = None
+    match_confidence: float | None = None
+    coverage: dict[str, Status] = Field(default_factory=dict)

@@ -1,0 +1,337 @@
+"""The projects graph: submitted projects as RDF on PROJECTS_GRAPH, and stored projects read back.
+
+Graph shape (W3C ORG): a project has a ``pk:Consortium`` (an ``org:Organization``); each unit is an
+``org:Organization`` (IRI from its normalised name, shared across projects) and joins the
+consortium through an ``org:Membership`` with ``org:role`` pk:LeadRole / pk:PartnerRole and
+``pk:unitType``. ``pk:leadUnit`` / ``pk:partner`` link project and units directly as well, which
+keeps the rule shapes and reviewer queries short. Sub-resources (consortium, memberships, coverage
+statements) are minted under the project's IRI, so they are removed together with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rdflib import RDF, Graph, Namespace, URIRef
+from rdflib import Literal as Lit
+from rdflib.namespace import DCTERMS, ORG, SKOS
+
+from pilotkg import iri
+from pilotkg.errors import InputError, NotFoundError
+from pilotkg.matching import Status
+from pilotkg.policy import Corpus
+from pilotkg.projects.base import Enrichment, ProjectIn, ProjectOut, Unit
+
+if TYPE_CHECKING:
+    from pilotkg.graph import GraphStore
+
+
+PK = Namespace(iri.ONTOLOGY)
+UNIT_TYPE_IRI: dict[str, URIRef] = {
+    "装备制造企业": PK.EquipmentManufacturer,
+    "软件企业": PK.SoftwareEnterprise,
+    "服务提供商": PK.ServiceProvider,
+    "用户单位": PK.UserUnit,
+    "金融保险机构": PK.FinanceInsuranceInstitution,
+    "other": PK.OtherUnitType,
+}
+_UNIT_TYPE_OF = {str(v): k for k, v in UNIT_TYPE_IRI.items()}
+# VALUES rows per store query: up to ~1000 rows Oxigraph looks each one up in its indexes; above, it
+# scans the whole pattern instead (2000 ids against 100k stored projects: 0.1 s in 500s, 12 s at once).
+_CHUNK = 500
+
+
+# --- graph -----------------------------------------------------------------------------------------
+
+
+def _node(gid: str) -> URIRef:
+    return URIRef(iri.iri(gid))
+
+
+def project_iri(project_id: str) -> URIRef:
+    return _node(iri.project(project_id))
+
+
+def _sub(project: URIRef, *parts: str) -> URIRef:
+    # Like graph.py's deadline/contact nodes: sub-resources live under their owner's IRI.
+    return URIRef("/".join([str(project), *parts]))
+
+
+def project_graph(projects: Iterable[ProjectIn], corpus: Corpus) -> Graph:
+    """The projects' triples (no enrichment), for PROJECTS_GRAPH."""
+    known = {d.number for d in corpus.directions}
+    g = Graph()
+    g.bind("pk", PK)
+    g.bind("org", ORG)
+    for p in projects:
+        for n in (p.direction, *p.extra_directions):
+            if n not in known:
+                raise InputError(
+                    f"project {p.id}: direction {n} is not in the guide",
+                    f"项目 {p.id}：指南中没有方向 {n}",
+                    where=f"project/{p.id}",
+                )
+        _add_project(g, p)
+    return g
+
+
+def _add_project(g: Graph, p: ProjectIn) -> None:
+    node = project_iri(p.id)
+    add = g.add
+    add((node, RDF.type, PK.Project))
+    add((node, DCTERMS.identifier, Lit(p.id)))
+    add((node, DCTERMS.title, Lit(p.name)))
+    add((node, DCTERMS.description, Lit(p.description)))
+    for n in (p.direction, *p.extra_directions):
+        add((node, PK.direction, _node(iri.direction(n))))
+    add((node, PK.region, Lit(p.region)))
+    add((node, PK.batch, Lit(p.batch)))
+    add((node, PK.year, Lit(p.year)))
+    add((node, PK.submitted, Lit(p.submitted)))
+    add((node, PK.recommended, Lit(p.recommended)))
+    if p.business_model:
+        add((node, PK.businessModel, Lit(p.business_model)))
+    if p.owner:
+        add((node, PK.owner, Lit(p.owner)))
+    consortium = _sub(node, "consortium")
+    add((consortium, RDF.type, PK.Consortium))
+    add((consortium, RDF.type, ORG.Organization))
+    add((consortium, SKOS.prefLabel, Lit(f"{p.name}（联合体）")))
+    add((node, PK.consortium, consortium))
+    members = [(u, PK.LeadRole, PK.leadUnit) for u in (p.lead_unit, *p.extra_lead_units)]
+    members += [(u, PK.PartnerRole, PK.partner) for u in p.partners]
+    for i, (unit, role, link) in enumerate(members, start=1):
+        org = _node(iri.organisation(unit.name))
+        add((org, RDF.type, ORG.Organization))
+        add((org, SKOS.prefLabel, Lit(unit.name)))
+        add((node, link, org))
+        m = _sub(node, "membership", str(i))
+        add((m, RDF.type, ORG.Membership))
+        add((m, ORG.member, org))
+        add((m, ORG.organization, consortium))
+        add((m, ORG.role, role))
+        add((m, PK.unitType, UNIT_TYPE_IRI[unit.type]))
+        if unit.region:
+            add((m, PK.region, Lit(unit.region)))
+
+
+def enrichment_graph(project_id: str, e: Enrichment, corpus: Corpus, *, into: Graph | None = None) -> Graph:
+    """The matcher's verdict on a project as triples (added to ``into`` when given)."""
+    where = f"project/{project_id}"
+    if e.matched_direction not in {d.number for d in corpus.directions}:
+        raise InputError(
+            f"enrichment of {project_id}: direction {e.matched_direction} is not in the guide",
+            f"项目 {project_id} 的匹配结果：指南中没有方向 {e.matched_direction}",
+            where=where,
+        )
+    known = {r.id for r in corpus.requirements}
+    if unknown := sorted(set(e.statuses) - known):
+        raise InputError(
+            f"enrichment of {project_id}: unknown requirement id(s) {', '.join(unknown)}",
+            f"项目 {project_id} 的覆盖结果：未知的要求编号 {'、'.join(unknown)}",
+            where=where,
+        )
+    g = Graph() if into is None else into
+    node = project_iri(project_id)
+    g.add((node, PK.matchedDirection, _node(iri.direction(e.matched_direction))))
+    g.add((node, PK.matchConfidence, Lit(Decimal(str(round(e.confidence, 4))))))
+    for req_id, status in sorted(e.statuses.items()):
+        st = _sub(node, "coverage", req_id)
+        g.add((st, RDF.type, PK.CoverageStatement))
+        g.add((st, PK.requirement, _node(iri.requirement(req_id))))
+        g.add((st, PK.status, PK[status]))
+        g.add((node, PK.coverage, st))
+    return g
+
+
+# --- stored projects, for the import ---------------------------------------------------------------
+
+
+def _values(items: Iterable[str]) -> str:
+    return " ".join(f"<{i}>" for i in items)
+
+
+def existing_projects(store: GraphStore, ids: Sequence[str]) -> set[str]:
+    """The ``ids`` that are stored projects already."""
+    found: set[str] = set()
+    for k in range(0, len(ids), _CHUNK):
+        chunk = ids[k : k + _CHUNK]
+        res = store.query(
+            f"PREFIX pk: <{PK}> SELECT ?p WHERE {{ VALUES ?p {{ {_values(project_iri(i) for i in chunk)} }} "
+            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ ?p a pk:Project }} }}",
+            named_graphs=[iri.PROJECTS_GRAPH],
+        )
+        by_iri = {str(project_iri(i)): i for i in chunk}
+        found |= {by_iri[r["p"].value] for r in res.rows}
+    return found
+
+
+def subjects_of(store: GraphStore, ids: Sequence[str]) -> list[str]:
+    """Every subject a stored project owns (itself, consortium, memberships, coverage statements)."""
+    out: list[str] = []
+    for k in range(0, len(ids), _CHUNK):
+        values = _values(project_iri(i) for i in ids[k : k + _CHUNK])
+        res = store.query(
+            f"PREFIX pk: <{PK}> PREFIX org: <{ORG}> SELECT DISTINCT ?s WHERE {{ VALUES ?p {{ {values} }} "
+            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ {{ ?p a pk:Project BIND(?p AS ?s) }} "
+            "UNION { ?p pk:consortium ?s } UNION { ?p pk:coverage ?s } "
+            "UNION { ?p pk:consortium ?c . ?s org:organization ?c } } }",
+            named_graphs=[iri.PROJECTS_GRAPH],
+        )
+        out += [r["s"].value for r in res.rows]
+    return out
+
+
+def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: set[str]) -> Graph:
+    """The stored projects that share a counting group with the new ones (same lead unit, batch and
+    year; or, among recommended projects, same direction, region and year), as the triples the count
+    rules read. Other stored projects cannot change any count the new file is checked on."""
+    lead_keys = sorted(
+        {
+            (iri.iri(iri.organisation(u.name)), p.batch, p.year)
+            for p in projects
+            for u in (p.lead_unit, *p.extra_lead_units)
+        }
+    )
+    rec_keys = {
+        (iri.iri(iri.direction(n)), p.region, p.year)
+        for p in projects
+        if p.recommended
+        for n in (p.direction, *p.extra_directions)
+    }
+    skip = {str(project_iri(i)) for i in exclude}
+    head = f"PREFIX pk: <{PK}> SELECT ?p ?a ?b ?y WHERE {{ GRAPH <{iri.PROJECTS_GRAPH}> {{ "
+    g = Graph()
+    for k in range(0, len(lead_keys), _CHUNK):
+        rows = " ".join(f"(<{a}> {b} {y})" for a, b, y in lead_keys[k : k + _CHUNK])
+        q = head + f"VALUES (?a ?b ?y) {{ {rows} }} ?p pk:leadUnit ?a ; pk:batch ?b ; pk:year ?y }} }}"
+        for r in store.query(q, named_graphs=[iri.PROJECTS_GRAPH]).rows:
+            if (p := r["p"].value) not in skip:
+                _add_context(
+                    g,
+                    p,
+                    {
+                        PK.leadUnit: URIRef(r["a"].value),
+                        PK.batch: Lit(int(r["b"].value)),
+                        PK.year: Lit(int(r["y"].value)),
+                    },
+                )
+    if rec_keys:
+        # All stored recommended projects, matched here: the notice caps them per direction and region,
+        # so they stay few, while a VALUES join over (direction, region, year) makes Oxigraph walk
+        # every project of each direction.
+        q = head + "?p pk:recommended true ; pk:direction ?a ; pk:region ?b ; pk:year ?y } }"
+        for r in store.query(q, named_graphs=[iri.PROJECTS_GRAPH]).rows:
+            key = (r["a"].value, r["b"].value, int(r["y"].value))
+            if key in rec_keys and (p := r["p"].value) not in skip:
+                _add_context(
+                    g,
+                    p,
+                    {
+                        PK.recommended: Lit(True),
+                        PK.direction: URIRef(key[0]),
+                        PK.region: Lit(key[1]),
+                        PK.year: Lit(key[2]),
+                    },
+                )
+    return g
+
+
+def _add_context(g: Graph, project: str, values: dict[URIRef, URIRef | Lit]) -> None:
+    node = URIRef(project)
+    g.add((node, RDF.type, PK.Project))
+    for pred, obj in values.items():
+        g.add((node, pred, obj))
+
+
+# --- reading back ----------------------------------------------------------------------------------
+
+
+def _str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
+def list_projects(store: GraphStore, owner: str | None = None) -> list[ProjectOut]:
+    """Stored projects (of ``owner`` when given), ordered by id."""
+    flt = f"?p pk:owner {_str(owner)} ." if owner is not None else ""
+    return _load(store, flt)
+
+
+def get_project(store: GraphStore, project_id: str) -> ProjectOut:
+    found = _load(store, f"VALUES ?p {{ <{project_iri(project_id)}> }}")
+    if not found:
+        raise NotFoundError(
+            f"no project {project_id!r}", f"没有编号为 {project_id!r} 的项目", where=f"project/{project_id}"
+        )
+    return found[0]
+
+
+def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
+    head = (
+        f"PREFIX pk: <{PK}> PREFIX org: <{ORG}> PREFIX dcterms: <{DCTERMS}> PREFIX skos: <{SKOS}> "
+        f"SELECT * WHERE {{ GRAPH <{iri.PROJECTS_GRAPH}> {{ {flt} ?p a pk:Project . "
+    )
+    ng = [iri.PROJECTS_GRAPH]
+    base = store.query(
+        head + "?p dcterms:identifier ?id ; dcterms:title ?name ; dcterms:description ?desc ; "
+        "pk:direction ?dir ; pk:region ?region ; pk:batch ?batch ; pk:year ?year ; pk:submitted ?sub ; "
+        "pk:recommended ?rec . OPTIONAL { ?p pk:businessModel ?bm } OPTIONAL { ?p pk:owner ?owner } "
+        "OPTIONAL { ?p pk:matchedDirection ?md } OPTIONAL { ?p pk:matchConfidence ?conf } } }",
+        named_graphs=ng,
+    ).rows
+    members = store.query(
+        head + "?p pk:consortium ?c . ?m org:organization ?c ; org:member ?org ; org:role ?role ; "
+        "pk:unitType ?type . ?org skos:prefLabel ?uname . OPTIONAL { ?m pk:region ?uregion } } }",
+        named_graphs=ng,
+    ).rows
+    coverage = store.query(
+        head + "?p pk:coverage ?s . ?s pk:requirement ?req ; pk:status ?status } }", named_graphs=ng
+    ).rows
+    units: dict[str, list[tuple[str, Unit, str]]] = {}
+    for r in members:
+        u = Unit(
+            name=r["uname"].value,
+            type=_UNIT_TYPE_OF[r["type"].value],  # type: ignore[arg-type]
+            region=r["uregion"].value if "uregion" in r else None,
+        )
+        units.setdefault(r["p"].value, []).append((r["role"].value, u, r["m"].value))
+    cov: dict[str, dict[str, Status]] = {}
+    for r in coverage:
+        cov.setdefault(r["p"].value, {})[iri.gid(r["req"].value).split("/", 1)[1]] = r["status"].value.rsplit("#", 1)[
+            -1
+        ]  # type: ignore[assignment]
+    out: dict[str, ProjectOut] = {}
+    for r in base:
+        p = r["p"].value
+        if p in out:  # a second pk:direction cannot be stored (rule), but never show a row twice
+            continue
+        ms = sorted(units.get(p, []), key=lambda t: int(t[2].rsplit("/", 1)[-1]))
+        leads = [u for role, u, _ in ms if role == str(PK.LeadRole)]
+        out[p] = ProjectOut(
+            id=r["id"].value,
+            name=r["name"].value,
+            description=r["desc"].value,
+            direction=_direction_number(r["dir"].value),
+            region=r["region"].value,
+            batch=int(r["batch"].value),
+            year=int(r["year"].value),
+            submitted=date.fromisoformat(r["sub"].value),
+            recommended=r["rec"].value == "true",
+            business_model=r["bm"].value if "bm" in r else None,
+            owner=r["owner"].value if "owner" in r else None,
+            lead_unit=leads[0],
+            partners=[u for role, u, _ in ms if role == str(PK.PartnerRole)],
+            gid=iri.gid(p),
+            iri=p,
+            matched_direction=_direction_number(r["md"].value) if "md" in r else None,
+            match_confidence=float(r["conf"].value) if "conf" in r else None,
+            coverage=dict(sorted(cov.get(p, {}).items())),
+        )
+    return sorted(out.values(), key=lambda x: x.id)
+
+
+def _direction_number(value: str) -> int:
+    return int(iri.gid(value).split("/", 1)[1])

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import jieba
+
+from pilotkg.policy.text import (
+    Tokenizer,
+    bm25_doc_vector,
+    bm25_query_vector,
+    normalize_mapped,
+    prepare_query,
+    split_clauses,
+    split_sentences,
+    to_simplified,
+)
+
+WRAPPED = "针对矿山企业可能发生的矿压、瓦斯、岩爆（冲击地压）、水害、中毒窒息、尾矿库漫顶与\n\n溃坝、边坡坍塌等灾害。"
+
+
+def test_wrap_inside_word_is_joined_and_mapped() -> None:
+    m = normalize_mapped(WRAPPED)
+    assert "尾矿库漫顶与溃坝" in m.text
+    s = m.text.index("漫顶与溃坝")
+    a, b = m.span(s, s + len("漫顶与溃坝"))
+    assert WRAPPED[a:b] == "漫顶与\n\n溃坝"
+
+
+def test_nfkc_and_spaces() -> None:
+    raw = "（一）申报资格：牵头单位 1 家，截止 2021 年 3 月"
+    m = normalize_mapped(raw)
+    assert m.text == "(一)申报资格:牵头单位1家,截止2021年3月"
+    s = m.text.index("1家")
+    a, b = m.span(s, s + 2)
+    assert raw[a:b] == "1 家"
+
+
+def test_titles_and_headings_are_not_joined() -> None:
+    raw = "一、矿山安全应用试点示范项目\n\n（一）矿山安全生产智能监测预警系统。\n\n附件 2\n\n第一条 为推动……"
+    assert normalize_mapped(raw).text.count("\n\n") == 3
+
+
+def test_ocr_dashes() -> None:
+    assert "“天-空-地-井-海”" in normalize_mapped("建立“天一空一地一井一海”等多手段").text
+    assert "一一对应" in normalize_mapped("一一对应").text
+
+
+def test_traditional_to_simplified_keeps_offsets() -> None:
+    t = "礦山安全管理數位化平台：以GIS地理資訊系統整合"
+    s = to_simplified(t)
+    assert len(s) == len(t) and s.startswith("矿山安全管理")
+    q = prepare_query(t)
+    assert "地理资讯" in q.text or "地理资讯" in s
+
+
+def test_sentences_and_clauses_offsets() -> None:
+    t = "第一句话。第二句，有逗号；第三句！\n最后一句没有句号"
+    ss = split_sentences(t)
+    assert [s.text for s in ss] == ["第一句话。", "第二句，有逗号；", "第三句！", "最后一句没有句号"]
+    assert all(t[s.start : s.end] == s.text for s in ss)
+    long = "甲" * 100 + "，" + "乙" * 100
+    assert len(split_sentences(long, max_chars=160)) == 2
+    assert split_clauses("运用A、B，实现C（含D，E）；F") == [(0, 5), (6, 15), (16, 17)]
+
+
+def test_tokenizer_is_private_and_uses_domain_terms() -> None:
+    before = jieba.lcut("冲击地压监测", HMM=False)
+    tok = Tokenizer(["冲击地压"])
+    assert "冲击地压" in tok.tokens("冲击地压监测预警")
+    assert jieba.lcut("冲击地压监测", HMM=False) == before  # global jieba untouched
+    assert "iot" in tok.tokens("基于NB-IoT与5G的监测") or "nb-iot" in tok.tokens("基于NB-IoT与5G的监测")
+    assert "的" not in tok.tokens("矿山的安全")
+
+
+def test_bm25_vectors() -> None:
+    ids, vals = bm25_doc_vector(["瓦斯", "瓦斯", "监测"], avg_len=3)
+    assert len(ids) == 2 and ids == sorted(ids)
+    assert vals[ids.index(min(ids))] > 0
+    qi, qv = bm25_query_vector(["瓦斯", "瓦斯"])
+    assert len(qi) == 1 and qv == [1.0]
