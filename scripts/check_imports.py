@@ -39,7 +39,7 @@ def modules() -> dict[str, Path]:
             rel = path.relative_to(folder).with_suffix("")
             parts = [p for p in rel.parts if p != "__init__"]
             name = ".".join([prefix, *parts]) if parts else prefix
-            if name.startswith("pilotkg.api") and prefix == "pilotkg" or "__pycache__" in path.parts:
+            if "__pycache__" in path.parts:
                 continue
             found[name] = path
     return found
@@ -90,8 +90,9 @@ def main() -> int:
                 targets = [(a.name, None) for a in node.names]
             else:
                 base = node.module or ""
-                if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                if node.level:  # relative: drop level - 1 trailing parts of the package
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parts, base] if base else parts)
                 targets = [(base, a.name) for a in node.names]
             for module, attr in targets:
                 if not module.startswith("pilotkg"):
