@@ -17,7 +17,7 @@ lint:
 	.venv/bin/python scripts/check_imports.py
 	.venv/bin/python scripts/typecheck.py
 
-test: setup
+test: setup lint
 	.venv/bin/python -m pytest -q
 
 bench:
