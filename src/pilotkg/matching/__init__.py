@@ -1,20 +1,41 @@
 """pilotkg.matching"""
 
-from pilotkg.matching.base import CoverageReport, MatchResult, SearchHit, Status
+from pilotkg.matching.base import CoverageReport, MatchResult, ScenarioRef, SearchHit, Status
 from pilotkg.matching.coverage import CoverageChecker
 from pilotkg.matching.matcher import Matcher, Mode
+from pilotkg.matching.scenarios import (
+    FIT_CUTOFF,
+    ActionPlan,
+    CrosswalkMapping,
+    ScenarioInfo,
+    ScenarioNamer,
+    ScenarioNaming,
+    TextVectors,
+    description_vectors,
+    load_action_plan,
+)
 from pilotkg.matching.search import POLICY, build_policy_index, query_sparse, requirement_vectors, search, tokenizer_for
 
 __all__ = [
+    "FIT_CUTOFF",
     "POLICY",
+    "ActionPlan",
     "CoverageChecker",
     "CoverageReport",
+    "CrosswalkMapping",
     "MatchResult",
     "Matcher",
     "Mode",
+    "ScenarioInfo",
+    "ScenarioNamer",
+    "ScenarioNaming",
+    "ScenarioRef",
     "SearchHit",
     "Status",
+    "TextVectors",
     "build_policy_index",
+    "description_vectors",
+    "load_action_plan",
     "query_sparse",
     "requirement_vectors",
     "search",
