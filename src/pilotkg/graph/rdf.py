@@ -435,6 +435,15 @@ def action_plan_graph(corpus_dir: Path) -> Graph | None:
     return g
 
 
+def build_policy_graph(corpus: Corpus, corpus_dir: Path) -> Graph:
+    """What ``pilotkg build`` writes and ``pilotkg validate`` checks: the corpus's policy graph plus,
+    when the corpus folder has the scenario table, the action plan and its cross-walk."""
+    g = build_graph(corpus)
+    if (plan := action_plan_graph(corpus_dir)) is not None:
+        g += plan
+    return g
+
+
 # --- build -----------------------------------------------------------------------------------------
 
 
@@ -464,10 +473,7 @@ def build(settings: Settings, progress: Callable[[str], None] | None = None) -> 
     corpus = load_corpus(settings.corpus_dir, progress)
     t1 = time.perf_counter()
     say("building graph / 构建图谱")
-    g = build_graph(corpus)
-    if (plan := action_plan_graph(settings.corpus_dir)) is not None:
-        say("adding the 2023–2025 action plan scenarios / 加入2023—2025年行动计划场景")
-        g += plan
+    g = build_policy_graph(corpus, settings.corpus_dir)
     t2 = time.perf_counter()
     say("validating (SHACL) / 校验约束")
     report = validate(g)
