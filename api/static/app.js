@@ -358,7 +358,7 @@
     return el('div', { class: 'scenario-note', id: 'scenario-note', role: 'note' },
       el('span', { text: result.scenario_note_zh }),
       (result.scenarios || []).length ? el('small', {}, '场景：',
-        result.scenarios.map((s, i) => [i ? '、' : '',
+        result.scenarios.flatMap((s, i) => [i ? '、' : '',
           el('a', { href: `#browse/scenario/${s.number}`, text: s.label_zh }),
           `（${RELATION[s.relation] || s.relation}）`])) : null);
   }
