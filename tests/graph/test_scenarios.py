@@ -126,8 +126,8 @@ def test_every_mapping_node_is_named_by_iri_and_justified(full: Graph) -> None:
     mappings = set(full.subjects(RDF.type, PK.ScenarioMapping))
     assert len(mappings) == 16
     for m in mappings:
-        d = int(full.value(full.value(m, RDF.subject), SKOS.notation))  # type: ignore[arg-type]
-        s = int(full.value(full.value(m, RDF.object), SKOS.notation))  # type: ignore[arg-type]
+        d = int(str(full.value(full.value(m, RDF.subject), SKOS.notation)))
+        s = int(str(full.value(full.value(m, RDF.object), SKOS.notation)))
         assert m == node(iri.crosswalk(d, s))
         assert (full.value(m, RDF.subject), full.value(m, RDF.predicate), full.value(m, RDF.object)) in full
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from rdflib import RDF, Graph, URIRef
 from rdflib import Literal as Lit
 from rdflib.namespace import DCTERMS, SKOS
+from rdflib.term import Node
 
 from pilotkg import iri
 from pilotkg.graph import PK, action_plan_graph
@@ -76,11 +77,16 @@ class ActionPlan(BaseModel):
         return [(s, m) for s in self.scenarios for m in s.mappings if m.direction == number]
 
 
-def _text(g: Graph, s: URIRef, p: URIRef, lang: str | None = None) -> str | None:
+def _text(g: Graph, s: Node, p: URIRef, lang: str | None = None) -> str | None:
     for o in g.objects(s, p):
         if isinstance(o, Lit) and (lang is None or o.language == lang):
             return str(o)
     return None
+
+
+def _ref_of(g: Graph, s: Node, p: URIRef) -> URIRef | None:
+    v = g.value(s, p)
+    return v if isinstance(v, URIRef) else None
 
 
 def load_action_plan(corpus_dir: Path, corpus: Corpus) -> ActionPlan | None:
@@ -96,20 +102,21 @@ def load_action_plan(corpus_dir: Path, corpus: Corpus) -> ActionPlan | None:
         assert isinstance(node, URIRef)
         mappings = []
         for m in g.subjects(RDF.object, node):
-            d = directions.get(g.value(m, RDF.subject))  # type: ignore[arg-type]
-            rel = RELATIONS.get(g.value(m, RDF.predicate))  # type: ignore[arg-type]
+            subject, predicate = _ref_of(g, m, RDF.subject), _ref_of(g, m, RDF.predicate)
+            d = directions.get(subject) if subject is not None else None
+            rel = RELATIONS.get(predicate) if predicate is not None else None
             if (m, RDF.type, PK.ScenarioMapping) in g and d is not None and rel is not None:
                 mappings.append(
                     CrosswalkMapping(
                         direction=d.number,
                         direction_name=d.name,
                         relation=rel,
-                        note_zh=_text(g, m, SKOS.scopeNote, "zh") or "",  # type: ignore[arg-type]
-                        note_en=_text(g, m, SKOS.scopeNote, "en"),  # type: ignore[arg-type]
+                        note_zh=_text(g, m, SKOS.scopeNote, "zh") or "",
+                        note_en=_text(g, m, SKOS.scopeNote, "en"),
                     )
                 )
         mappings.sort(key=lambda x: x.direction)
-        number = int(g.value(node, SKOS.notation))  # type: ignore[arg-type]
+        number = int(_text(g, node, SKOS.notation) or 0)
         scenarios.append(
             ScenarioInfo(
                 id=iri.gid(str(node)),
@@ -130,9 +137,7 @@ def load_action_plan(corpus_dir: Path, corpus: Corpus) -> ActionPlan | None:
         identifier=_text(g, doc, DCTERMS.identifier) or "",
         issued=_text(g, doc, DCTERMS.issued) or "",
         publishers=sorted(
-            label
-            for org in g.objects(doc, DCTERMS.publisher)
-            if (label := _text(g, org, SKOS.prefLabel, "zh"))  # type: ignore[arg-type]
+            label for org in g.objects(doc, DCTERMS.publisher) if (label := _text(g, org, SKOS.prefLabel, "zh"))
         ),
         scenarios=scenarios,
     )
