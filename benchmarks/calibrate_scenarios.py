@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from pilotkg.evaluate import calibrate_scenarios, load_cases, load_scenario_cases, scenario_figures
-from pilotkg.matching import FIT_CUTOFF, ScenarioNamer, load_action_plan
+from pilotkg.matching import FIT_CUTOFF, ScenarioNamer, load_action_plan, scenario_vectors
 from pilotkg.policy import load_corpus
 from pilotkg.settings import get_settings
 from pilotkg.vectors import get_embedder
@@ -39,7 +39,7 @@ def main() -> None:
     if plan is None:
         sys.exit("no scenario table in corpus/reference")
     embedder = get_embedder(settings)
-    namer = ScenarioNamer(plan, embedder, len(corpus.directions))
+    namer = ScenarioNamer(plan, scenario_vectors(plan, embedder), len(corpus.directions))
     cal = calibrate_scenarios(namer, embedder, load_scenario_cases(path))
     print(f"cases {cal.cases} ({cal.positives} fit an uncovered scenario, {cal.cases - cal.positives} fit none)")
     print(f"naming (best uncovered scenario is the right one, positives): {cal.naming_accuracy:.3f}")

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pilotkg.evaluate import calibrate_scenarios, choose_cutoff, load_scenario_cases
-from pilotkg.matching import FIT_CUTOFF, MatchResult, ScenarioNamer, description_vectors, load_action_plan
+from pilotkg.matching import (
+    FIT_CUTOFF,
+    SCENARIOS,
+    MatchResult,
+    ScenarioNamer,
+    description_vectors,
+    load_action_plan,
+    scenario_vectors,
+)
 from pilotkg.service import Pilot
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -100,6 +109,18 @@ def test_in_scope_flood_direction_orders_its_crosswalk_by_similarity(pilot: Pilo
     res = pilot.match(text)
     assert not res.out_of_scope and res.directions[0].number == 12
     assert [s.label_zh for s in res.scenarios] == ["洪水灾害", "城市内涝灾害"]
+
+
+def test_scenario_vectors_come_from_the_index_unless_the_descriptions_changed(pilot: Pilot) -> None:
+    plan = pilot.action_plan
+    assert plan is not None and pilot.index.count(SCENARIOS) == 10
+    fresh = scenario_vectors(plan, pilot.embedder)  # no index: embedded now
+    stored = scenario_vectors(plan, pilot.embedder, pilot.index)
+    assert np.allclose(stored, fresh, atol=1e-4)
+    edited = plan.model_copy(deep=True)
+    edited.scenarios[0].definition_zh = "地震后的生命搜索与破拆救援装备。"
+    again = scenario_vectors(edited, pilot.embedder, pilot.index)  # stale stored vector not used
+    assert float(again[0] @ stored[0]) < 0.999 and np.allclose(again[1:], stored[1:], atol=1e-4)
 
 
 def test_no_scenario_table_no_naming(pilot: Pilot, tmp_path: Path) -> None:

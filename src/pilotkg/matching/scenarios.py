@@ -30,13 +30,14 @@ from pilotkg import iri
 from pilotkg.graph import PK, action_plan_graph
 from pilotkg.matching.base import MatchResult, ScenarioRef, ScenarioRelation
 from pilotkg.policy import Corpus, prepare_query, split_sentences
-from pilotkg.vectors import Embedder
+from pilotkg.vectors import Embedder, IndexPoint, SparseVec, VectorIndex
 
 # Cosine (e5 query vs passage) of the whole description with a scenario description, at or above which
 # an out-of-scope description is said to fit the scenario. Chosen by
 # `.venv/bin/python benchmarks/calibrate_scenarios.py` (README, "Scenarios of the 2023–2025 action plan").
 FIT_CUTOFF = 0.8881
 
+SCENARIOS = "scenarios"  # Qdrant collection: one point per scenario description (built by build_index)
 COVERING: frozenset[str] = frozenset({"closeMatch", "broadMatch"})  # relations that make a 2021 direction
 RELATIONS: dict[URIRef, ScenarioRelation] = {
     SKOS.closeMatch: "closeMatch",
@@ -189,16 +190,49 @@ def _quote(names: Sequence[str], open_: str = "「", close: str = "」", sep: st
     return sep.join(f"{open_}{n}{close}" for n in names)
 
 
+def index_scenarios(plan: ActionPlan, embedder: Embedder, index: VectorIndex) -> int:
+    """Embed the scenario descriptions once, at build time, so a start-up reads ten vectors instead of
+    running the encoder (~1 s on two busy cores). Its own collection: the policy searches never see them."""
+    index.create(SCENARIOS, embedder.dim, embedder.name, recreate=True)
+    vecs = embedder.embed_passages([s.definition_zh for s in plan.scenarios])
+    index.upsert(
+        SCENARIOS,
+        [
+            IndexPoint(id=s.id, kind="scenario", dense=v, sparse=SparseVec([], []), payload={"text": s.definition_zh})
+            for s, v in zip(plan.scenarios, vecs, strict=True)
+        ],
+    )
+    return len(plan.scenarios)
+
+
+def scenario_vectors(plan: ActionPlan, embedder: Embedder, index: VectorIndex | None = None) -> np.ndarray:
+    """The scenario descriptions' passage vectors (plan order): stored ones when the index holds them for
+    exactly these descriptions (same model), else embedded now (an index built before, or edited data)."""
+    if index is not None and index.exists(SCENARIOS):
+        index.check_model(SCENARIOS, embedder.name, embedder.dim)
+        stored = {p.id: p for p in index.get(SCENARIOS, [s.id for s in plan.scenarios], with_vectors=True)}
+        rows = [stored.get(s.id) for s in plan.scenarios]
+        if all(
+            r is not None and r.dense is not None and r.payload.get("text") == s.definition_zh
+            for r, s in zip(rows, plan.scenarios, strict=True)
+        ):
+            return np.stack(
+                [np.asarray(r.dense, dtype=np.float32) for r in rows if r is not None and r.dense is not None]
+            )
+    return embedder.embed_passages([s.definition_zh for s in plan.scenarios])
+
+
 class ScenarioNamer:
     """Names the action-plan scenario(s) of a matched description."""
 
-    def __init__(self, plan: ActionPlan, embedder: Embedder, n_directions: int, cutoff: float = FIT_CUTOFF) -> None:
+    def __init__(self, plan: ActionPlan, vectors: np.ndarray, n_directions: int, cutoff: float = FIT_CUTOFF) -> None:
+        """``vectors``: the passage vectors of the scenario descriptions, in plan order
+        (:func:`scenario_vectors`)."""
         self.plan = plan
         self.cutoff = cutoff
         self.n_directions = n_directions
         self._by_number = {s.number: i for i, s in enumerate(plan.scenarios)}
-        # The scenario descriptions are data (ontology/action-plan-2023.ttl); ten short passages.
-        self.vectors = embedder.embed_passages([s.definition_zh for s in plan.scenarios])
+        self.vectors = np.asarray(vectors, dtype=np.float32)
 
     def similarities(self, vectors: TextVectors) -> np.ndarray:
         """Cosine of the whole description with each scenario's description (plan order)."""
