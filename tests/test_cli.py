@@ -163,3 +163,13 @@ def test_a_second_guide_builds_into_a_fresh_data_dir_without_a_second_model(
     assert "20" in values.stdout.split() and "30" not in values.stdout.split()
     assert not (tmp_path / "data2022" / "models").exists()  # no second 470 MB model
     assert (model / "pilotkg-model.json").stat().st_mtime_ns == manifest_before
+
+
+def test_match_table_prints_the_scenario_line(env) -> None:  # type: ignore[no-untyped-def]
+    # the 2023–2025 action plan scenario (pilotkg.matching.scenarios): an ice-storm product has no
+    # 2021 direction
+    text = "输电线路覆冰后，除冰机器人沿导线行走敲除冰层，防止冻雨天气断线倒塔。"
+    res = runner.invoke(app, ["match", text])
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.stdout.splitlines() if x.startswith("场景 scenario:"))
+    assert "「冰雪灾害」" in line

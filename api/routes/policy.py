@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from pilotkg.api.deps import pilot_of
 from pilotkg.graph import sparql
-from pilotkg.matching import CoverageReport, MatchResult, SearchHit
+from pilotkg.matching import ActionPlan, CoverageReport, MatchResult, SearchHit
 from pilotkg.policy import Article, Direction, Group
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
@@ -133,6 +133,14 @@ def router(settings: Settings) -> APIRouter:
     @r.get("/articles/{n}", tags=["browse"], summary="一条 / one article")
     def article(pilot: PilotDep, n: Annotated[int, Path(ge=1, description="条序号 / number")]) -> Article:
         return pilot.article(n)
+
+    @r.get(
+        "/scenarios",
+        tags=["browse"],
+        summary="2023—2025年行动计划的应用场景及其与方向的对应 / the 2023–2025 action plan scenarios and cross-walk",
+    )
+    def scenarios(pilot: PilotDep) -> ActionPlan:
+        return pilot.scenarios()
 
     @r.get(
         "/queries",

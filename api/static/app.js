@@ -146,6 +146,8 @@
         `最可能的方向：${result.directions[0].name}`,
         el('small', { text: `置信度 ${pct(result.confidence)}。点击方向查看其要求清单。` })));
     }
+    const note = scenarioNote(result);
+    if (note) box.append(note);
     const list = el('div', { class: 'direction-results' });
     for (const d of result.directions) {
       const why = d.evidence && d.evidence.length ? d.evidence[0].text : '';
@@ -298,6 +300,67 @@
       const summary = artBox.lastElementChild.firstElementChild;
       summary.append(a.text.slice(0, 28) + (a.text.length > 28 ? '…' : ''));
     }
+    await loadScenarios();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // 2023–2025 action plan scenarios and their cross-walk to the directions (issue 16)
+  const RELATION = {
+    closeMatch: '基本一致',
+    broadMatch: '方向属于该场景',
+    relatedMatch: '相关',
+    fits: '相符',
+  };
+
+  async function loadScenarios() {
+    const box = $('#browse-scenarios');
+    let plan;
+    try {
+      plan = await api('/api/scenarios');
+    } catch (e) {
+      box.replaceChildren(el('p', { class: 'muted', text: '（本语料没有行动计划场景表）' }));
+      return;
+    }
+    $('#scenarios-source').textContent = `《${plan.title_zh}》（${plan.identifier}，${plan.issued}）。`
+      + '“无2021年方向”的场景：2021年指南没有对应方向，超出范围的项目会被告知其所属场景。';
+    box.replaceChildren();
+    for (const s of plan.scenarios) {
+      const content = el('div', { class: 'content' },
+        el('p', { class: 'muted', text: s.label_en }),
+        el('p', { text: s.definition_zh }));
+      if (s.mappings.length) {
+        content.append(el('ul', { class: 'crosswalk' }, s.mappings.map((m) => el('li', {},
+          el('a', { href: `#browse/direction/${m.direction}`, text: `方向${m.direction} ${m.direction_name}` }),
+          el('span', { class: `rel rel-${m.relation}`, text: ` ${m.relation}（${RELATION[m.relation]}）` }),
+          el('small', { text: m.note_zh })))));
+      } else {
+        content.append(el('p', { class: 'muted', text: '2021年指南中没有相关方向。' }));
+      }
+      box.append(el('details', { class: 'item scenario', id: `scenario-${s.number}` },
+        el('summary', {}, el('span', { class: 'num', text: `${s.number}.` }), s.label_zh,
+          s.covered_2021 ? null : el('span', { class: 'badge uncovered', text: '无2021年方向' })),
+        content));
+      // the same cross-walk, read from the direction's side
+      for (const m of s.mappings) {
+        const target = document.querySelector(`#direction-${m.direction} .content`);
+        if (target) {
+          target.append(el('p', { class: 'crosswalk-line' }, el('strong', { text: '2023—2025年场景：' }),
+            el('a', { href: `#browse/scenario/${s.number}`, text: `「${s.label_zh}」` }),
+            ` ${m.relation}（${RELATION[m.relation]}）`));
+        }
+      }
+    }
+  }
+
+  // The sentence under the match verdict: the scenario(s) of the 2023–2025 action plan.
+  function scenarioNote(result) {
+    if (!result.scenario_note_zh) return null;
+    return el('div', { class: 'scenario-note', id: 'scenario-note', role: 'note' },
+      el('span', { text: result.scenario_note_zh }),
+      (result.scenarios || []).length ? el('small', {}, '场景：',
+        result.scenarios.flatMap((s, i) => [i ? '、' : '',
+          el('a', { href: `#browse/scenario/${s.number}`, text: s.label_zh }),
+          `（${RELATION[s.relation] || s.relation}）`])) : null);
   }
 
   // #browse/direction/8 or #browse/article/12 opens and scrolls to that entry.

@@ -239,6 +239,8 @@ def match(
         for d in res.directions:
             t.add_row(str(d.number), d.name, d.group, f"{d.score:.2f}", " / ".join(e.text for e in d.evidence[:1]))
         out.print(t)
+        if res.scenario_note_zh:  # the 2023–2025 action plan scenario(s), pilotkg.matching.scenarios
+            out.print(f"场景 scenario: {res.scenario_note_zh}", markup=False)
 
     run(body)
 

@@ -21,7 +21,7 @@ from pilotkg.graph import (
     GraphStore,
     QueryResult,
     ValidationReport,
-    build_graph,
+    build_policy_graph,
     export,
     open_store,
     run_query,
@@ -30,13 +30,19 @@ from pilotkg.graph import (
 from pilotkg.graph import build as build_graph_into_store
 from pilotkg.matching import (
     POLICY,
+    ActionPlan,
     CoverageChecker,
     CoverageReport,
     Matcher,
     MatchResult,
+    ScenarioNamer,
     SearchHit,
     build_policy_index,
+    description_vectors,
+    index_scenarios,
+    load_action_plan,
     requirement_vectors,
+    scenario_vectors,
     search,
     tokenizer_for,
 )
@@ -92,6 +98,8 @@ def build_index(settings: Settings, corpus: Corpus | None = None, progress: Prog
         )
         anchors = Matcher.anchor_points(embedder)
         index.upsert(POLICY, anchors)
+        if (plan := load_action_plan(settings.corpus_dir, corpus)) is not None:
+            index_scenarios(plan, embedder, index)  # its own collection; not counted in the policy points
     finally:
         index.close()
     where = settings.qdrant_url or str(settings.index_dir)
@@ -115,6 +123,9 @@ class Pilot:
         self._matcher: Matcher | None = None
         self._checker: CoverageChecker | None = None
         self._rules: RuleSet | None = None
+        self._action_plan: ActionPlan | None = None
+        self._action_plan_loaded = False
+        self._scenario_namer: ScenarioNamer | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = False) -> Pilot:
@@ -183,6 +194,24 @@ class Pilot:
                 self._checker = CoverageChecker(self.corpus, self.embedder, self.tokenizer, vectors=vectors)
 
     @property
+    def action_plan(self) -> ActionPlan | None:
+        """The 2023–2025 action plan's scenarios and cross-walk (None: the corpus has no scenario table)."""
+        with self._lock:
+            if not self._action_plan_loaded:
+                self._action_plan = load_action_plan(self.settings.corpus_dir, self.corpus)
+                self._action_plan_loaded = True
+            return self._action_plan
+
+    @property
+    def scenario_namer(self) -> ScenarioNamer | None:
+        with self._lock:
+            plan = self.action_plan
+            if self._scenario_namer is None and plan is not None:
+                vectors = scenario_vectors(plan, self.embedder, self.index)
+                self._scenario_namer = ScenarioNamer(plan, vectors, len(self.corpus.directions))
+            return self._scenario_namer
+
+    @property
     def rules(self) -> RuleSet:
         """The eligibility rules, compiled once, citing clauses by the corpus's own text (CLI and API alike)."""
         with self._lock:
@@ -208,7 +237,7 @@ class Pilot:
         return build_model(self.settings.resolved_model_dir, force=force, progress=progress)
 
     def validate(self) -> ValidationReport:
-        return validate(build_graph(self.corpus))
+        return validate(build_policy_graph(self.corpus, self.settings.corpus_dir))
 
     def export(self, fmt: ExportFormat, graph: str = "policy") -> bytes:
         return export(self.store, fmt, graph)
@@ -235,7 +264,30 @@ class Pilot:
         for d in result.directions:  # evidence quotes the user's own text, not the normalised one
             for e in d.evidence:
                 e.text = text[e.start : e.end]
+        self._name_scenarios(text, result)
         return result
+
+    def _name_scenarios(self, text: str, result: MatchResult) -> None:
+        """Fill the action-plan scenarios: the cross-walk of the matched direction, or (out of scope)
+        the uncovered scenario the text fits. The text's vectors come from the match's cache."""
+        namer = self.scenario_namer
+        if namer is None:
+            return
+        naming = namer.name(result, description_vectors(self.embedder, text))
+        result.scenarios = naming.scenarios
+        result.scenario_note_zh = naming.note_zh
+        result.scenario_note_en = naming.note_en
+
+    def scenarios(self) -> ActionPlan:
+        """The action plan with its scenarios and their cross-walk to the directions."""
+        plan = self.action_plan
+        if plan is None:
+            raise NotFoundError(
+                "this corpus has no action-plan scenario table (reference/action-plan-2023-scenarios.tsv)",
+                "该语料没有行动计划场景表（reference/action-plan-2023-scenarios.tsv）",
+                where=str(self.settings.corpus_dir),
+            )
+        return plan
 
     def check(self, text: str, direction: int | None = None, top: int = 1) -> list[CoverageReport]:
         if direction is not None:
@@ -371,3 +423,4 @@ class Pilot:
                 self._store.close()
             self._index = self._store = None
             self._matcher = self._checker = None
+            self._scenario_namer = None

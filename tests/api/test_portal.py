@@ -191,3 +191,25 @@ def test_sparql_page_runs_an_example_query(page: Page) -> None:
     status = page.locator("#sparql-status.error")
     status.wait_for()
     assert "SPARQL" in status.inner_text()
+
+
+def test_scenarios_beside_the_directions_and_the_scenario_note(page: Page) -> None:
+    page.click("header nav a[data-view='browse']")
+    page.locator("#scenario-10").wait_for()
+    assert page.locator("#browse-scenarios details.scenario").count() == 10
+    assert page.locator("#browse-scenarios .badge.uncovered").count() == 5
+    assert "无2021年方向" in page.locator("#scenario-10 summary").inner_text()
+    # the cross-walk from both sides: direction 8 names its scenario, the scenario links its directions
+    page.locator("#direction-8 summary").click()
+    assert "「森林草原火灾」" in page.locator("#direction-8 .crosswalk-line").inner_text()
+    page.locator("#scenario-5 summary").click()
+    links = page.locator("#scenario-5 .crosswalk a")
+    assert links.first.get_attribute("href") == "#browse/direction/8" and links.count() == 2
+
+    page.click("header nav a[data-view='match']")
+    page.fill("#match-text", "输电线路覆冰后，除冰机器人沿导线行走敲除冰层，防止冻雨天气断线倒塔。")
+    page.get_by_role("button", name="匹配").click()
+    note = page.locator("#scenario-note")
+    note.wait_for()
+    assert "「冰雪灾害」" in note.inner_text()
+    assert note.locator("a").first.get_attribute("href") == "#browse/scenario/4"

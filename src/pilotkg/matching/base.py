@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Status = Literal["addressed", "missing", "violated", "uncertain"]
+ScenarioRelation = Literal["closeMatch", "relatedMatch", "broadMatch", "fits"]
 
 
 class Evidence(BaseModel):
@@ -27,10 +28,34 @@ class DirectionScore(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list, description="sentences that drive the score")
 
 
+class ScenarioRef(BaseModel):
+    """A scenario of the 2023–2025 action plan named for a description (pilotkg.matching.scenarios)."""
+
+    id: str = Field(description="graph id, e.g. scenario/10")
+    number: int
+    label_zh: str
+    label_en: str
+    relation: ScenarioRelation = Field(
+        description="the cross-walk relation of the matched direction to the scenario (in scope), or "
+        "'fits' (out of scope: the description fits a scenario that has no 2021 direction)"
+    )
+    direction: int | None = Field(None, description="the 2021 direction the cross-walk relation starts from")
+    similarity: float = Field(description="cosine of the description with the scenario's description")
+    note_zh: str | None = Field(None, description="the cross-walk's justification")
+    note_en: str | None = None
+
+
 class MatchResult(BaseModel):
     out_of_scope: bool
     confidence: float = Field(description="confidence of the best direction (0–1)")
     directions: list[DirectionScore]
+    scenarios: list[ScenarioRef] = Field(
+        default_factory=list, description="scenarios of the 2023–2025 action plan (cross-walk or fit)"
+    )
+    scenario_note_zh: str | None = Field(
+        None, description="one sentence on the scenarios, e.g. 不属于2021年16个方向；…"
+    )
+    scenario_note_en: str | None = None
 
 
 class RequirementCheck(BaseModel):
