@@ -391,6 +391,7 @@ def _requirements(doc: _Doc, number: int, section: str, s: int, e: int) -> list[
                 section=section,  # type: ignore[arg-type]
                 kind=p.kind,  # type: ignore[arg-type]
                 text=text[p.start : p.end],
+                display=p.display or text[p.start : p.end],
                 span=span,
                 means=list(p.means),
                 quantity=q,
