@@ -297,7 +297,7 @@ class Pilot:
     def apply_info(self) -> ApplyInfo:
         """Deadlines per notice, contacts, consortium rules and the characteristics reviewers weigh."""
         checked = next((r.document for r in self.rules.deadlines.values()), None)
-        return apply_info(self.corpus, checked_notice=checked)
+        return apply_info(self.corpus, checked_notice=checked, raw=policy_text(self.settings, self.corpus))
 
     def precheck(
         self,

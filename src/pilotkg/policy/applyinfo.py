@@ -43,6 +43,7 @@ class RuleInfo(BaseModel):
     value: int | None = None
     values: list[str] = []
     source_text: str = Field(description="the notice's own words")
+    sentence: str = Field("", description="the clause that holds them (各地推荐…每个方向不超过5个)")
     clause: str
     document: str = Field(description="文号 of the stating notice, else its title")
 
@@ -57,8 +58,20 @@ class ApplyInfo(BaseModel):
     business_models: RuleInfo | None = None
 
 
-def apply_info(corpus: Corpus, checked_notice: str | None = None) -> ApplyInfo:
-    """``checked_notice``: the id of the notice whose deadlines the eligibility check applies."""
+def _sentence(raw: str | None, r: Rule) -> str:
+    """The clause (up to a comma or bracket) of the corpus file holding the rule's span, without wraps:
+    the span alone may lack its subject ("每个方向不超过 5 个" of "各地推荐…的数量原则上每个方向不超过5个")."""
+    if not raw or raw[r.span.start : r.span.end] != r.span.text:
+        return r.span.text
+    start = max(raw.rfind(c, 0, r.span.start) for c in "，,。；;：:（(") + 1
+    ends = [i for c in "，,。；;）)" if (i := raw.find(c, r.span.end)) >= 0]
+    end = min(ends) if ends else r.span.end
+    return "".join(raw[start:end].split())
+
+
+def apply_info(corpus: Corpus, checked_notice: str | None = None, raw: str | None = None) -> ApplyInfo:
+    """``checked_notice``: the id of the notice whose deadlines the eligibility check applies;
+    ``raw``: the corpus file's text, to quote each rule's whole sentence."""
     titles = {d.id: d.doc_number or d.title for d in corpus.documents}
 
     def info(r: Rule) -> RuleInfo:
@@ -68,6 +81,7 @@ def apply_info(corpus: Corpus, checked_notice: str | None = None) -> ApplyInfo:
             value=r.value,
             values=list(r.values),
             source_text=r.span.text,
+            sentence=_sentence(raw, r),
             clause=r.clause,
             document=titles.get(r.document, r.document),
         )
