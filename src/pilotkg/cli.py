@@ -105,11 +105,10 @@ def _quiet() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' tqdm bars follow this
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TQDM_DISABLE", "1")
+    # jieba's own logger ("jieba", set to DEBUG when jieba is imported, which pilotkg.policy has done
+    # by now) writes "Building prefix dict…" to stderr.
     for name in ("jieba", "transformers", "sentence_transformers", "huggingface_hub"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    import jieba  # its own logger writes "Building prefix dict…" to stderr
-
-    jieba.setLogLevel(logging.ERROR)
 
 
 def _version(value: bool) -> None:
@@ -161,6 +160,15 @@ def _text_arg(value: str | None, what: str = "text") -> str | None:
     return value
 
 
+def _projects_suffix(data: str) -> str:
+    text = data.lstrip("\ufeff \t\r\n")
+    try:
+        json.loads(text)
+        return ".json"
+    except json.JSONDecodeError:
+        return ".jsonl" if text.startswith("{") else ".csv"
+
+
 @contextmanager
 def _file_arg(path: Path, suffix: str | None = None) -> Iterator[Path]:
     """A file argument: ``-`` is stdin, kept in a temporary file (named with ``suffix`` so readers that
@@ -169,9 +177,8 @@ def _file_arg(path: Path, suffix: str | None = None) -> Iterator[Path]:
         yield path
         return
     data = _stdin_text()
-    if suffix is None:  # a projects file: JSON array, JSON lines, else CSV
-        head = data.lstrip("\ufeff \t\r\n")[:1]
-        suffix = ".json" if head == "[" else ".jsonl" if head == "{" else ".csv"
+    if suffix is None:  # a projects file: one JSON document, else JSON lines, else CSV
+        suffix = _projects_suffix(data)
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / f"stdin{suffix}"
         f.write_text(data, encoding="utf-8")
@@ -248,7 +255,7 @@ def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
             return
         t = Table("#", "方向 direction", "分组 group", "要求 reqs")
         for r in rows:
-            t.add_row(str(r["number"]), r["name"], r["group"], str(r["requirements"]))
+            t.add_row(str(r["number"]), str(r["name"]), str(r["group"]), str(r["requirements"]))
         out.print(t)
 
     run(body)

