@@ -111,7 +111,7 @@ def router(settings: Settings) -> APIRouter:
         "evidence carries offsets into the text as sent.",
     )
     def check(body: CheckRequest, pilot: PilotDep) -> list[CoverageReport]:
-        return pilot.check(body.text, direction=body.direction, top=body.top)
+        return pilot.check(body.text, direction=body.direction, top=body.top, by_attention=True)
 
     @r.post(
         "/check/export",

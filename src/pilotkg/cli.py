@@ -390,14 +390,14 @@ def check(
             if input_ is not None:
 
                 def one(obj: dict[str, Any]) -> Any:
-                    rep = pilot.check(obj["text"], direction=obj.get("direction"), top=1)[0]
+                    rep = pilot.check(obj["text"], direction=obj.get("direction"), top=1, by_attention=True)[0]
                     seen.update(r.status for r in rep.requirements)
                     return rep
 
                 _batch(input_, one)
                 _fail(fail_on, seen)
                 return
-            reports = pilot.check(description, direction=direction, top=top)
+            reports = pilot.check(description, direction=direction, top=top, by_attention=True)
         seen = {r.status for rep in reports for r in rep.requirements}
         if fmt is not BatchFormat.table:
             out.print_json(json.dumps([r.model_dump() for r in reports], ensure_ascii=False))

@@ -258,15 +258,19 @@ class Pilot:
         label = str(hits[0].payload.get("text", ""))
         return OtherDomain(id=hits[0].id, label_zh=label, label_en="", similarity=round(hits[0].score, 4))
 
-    def check(self, text: str, direction: int | None = None, top: int = 1) -> list[CoverageReport]:
-        """Checklists with what needs attention first (violated, missing, uncertain, addressed); each
-        row carries its display text, the clause that states it, and a hint for what is missing."""
+    def check(
+        self, text: str, direction: int | None = None, top: int = 1, *, by_attention: bool = False
+    ) -> list[CoverageReport]:
+        """Checklists whose rows carry their display text, the clause that states them and a hint for
+        what is missing; in the guide's order, or (``by_attention``, as the page, the API and the CLI
+        show them) violated, missing, uncertain, addressed."""
         if direction is not None:
             self.corpus.direction(direction)  # NotFoundError for a number the guide doesn't have
             numbers = [direction]
         else:
             numbers = [d.number for d in self.match(text, top=top).directions[:top]]
-        return [self._for_applicant(self.checker.check(text, n)) for n in numbers]
+        reports = [self._for_applicant(self.checker.check(text, n)) for n in numbers]
+        return [r.by_attention() for r in reports] if by_attention else reports
 
     def _for_applicant(self, report: CoverageReport) -> CoverageReport:
         d = self.corpus.direction(report.direction)
@@ -278,7 +282,7 @@ class Pilot:
             row.display = (req.display if req is not None else "") or row.text
             row.clause = f"{group}{d.label}{d.name}·{section.get(row.section, row.section)}"
             row.hint_zh = hint_for(row)
-        return report.by_attention()
+        return report
 
     def guide_title(self) -> str:
         guide = next((doc for doc in self.corpus.documents if doc.kind == "guide"), None)
@@ -288,7 +292,7 @@ class Pilot:
         self, text: str, fmt: Literal["md", "csv"], direction: int | None = None
     ) -> tuple[str, CoverageReport]:
         """The checklist of ``direction`` (default: the best match) as Markdown or CSV text."""
-        report = self.check(text, direction=direction, top=1)[0]
+        report = self.check(text, direction=direction, top=1, by_attention=True)[0]
         if fmt == "csv":
             return checklist_csv(report), report
         return checklist_markdown(report, source=self.guide_title()), report
