@@ -255,7 +255,7 @@ def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
             return
         t = Table("#", "方向 direction", "分组 group", "要求 reqs")
         for r in rows:
-            t.add_row(str(r["number"]), str(r["name"]), str(r["group"]), str(r["requirements"]))
+            t.add_row(*(str(r[k]) for k in ("number", "name", "group", "requirements")))
         out.print(t)
 
     run(body)
