@@ -1,6 +1,16 @@
-"""pilotkg.matching"""
+"""Matching a description: directions (:mod:`.matcher`), the requirement checklist (:mod:`.coverage`,
+:mod:`.checklist`), policy search (:mod:`.search`) and the 2023–2025 scenarios (:mod:`.scenarios`)."""
 
-from pilotkg.matching.base import CoverageReport, MatchResult, ScenarioRef, SearchHit, Status
+from pilotkg.matching.base import (
+    CoverageReport,
+    MatchResult,
+    OtherDomain,
+    RequirementCheck,
+    ScenarioRef,
+    SearchHit,
+    Status,
+)
+from pilotkg.matching.checklist import checklist_csv, checklist_markdown, hint_for
 from pilotkg.matching.coverage import CoverageChecker
 from pilotkg.matching.matcher import Matcher, Mode
 from pilotkg.matching.scenarios import (
@@ -17,11 +27,20 @@ from pilotkg.matching.scenarios import (
     load_action_plan,
     scenario_vectors,
 )
-from pilotkg.matching.search import POLICY, build_policy_index, query_sparse, requirement_vectors, search, tokenizer_for
+from pilotkg.matching.search import (
+    POLICY,
+    PUBLIC_KINDS,
+    build_policy_index,
+    query_sparse,
+    requirement_vectors,
+    search,
+    tokenizer_for,
+)
 
 __all__ = [
     "FIT_CUTOFF",
     "POLICY",
+    "PUBLIC_KINDS",
     "SCENARIOS",
     "ActionPlan",
     "CoverageChecker",
@@ -30,6 +49,8 @@ __all__ = [
     "MatchResult",
     "Matcher",
     "Mode",
+    "OtherDomain",
+    "RequirementCheck",
     "ScenarioInfo",
     "ScenarioNamer",
     "ScenarioNaming",
@@ -38,7 +59,10 @@ __all__ = [
     "Status",
     "TextVectors",
     "build_policy_index",
+    "checklist_csv",
+    "checklist_markdown",
     "description_vectors",
+    "hint_for",
     "index_scenarios",
     "load_action_plan",
     "query_sparse",
