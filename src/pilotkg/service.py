@@ -141,6 +141,31 @@ class Pilot:
             self.store, query, timeout_s=timeout_s or self.settings.sparql_timeout_s, allowed_graphs=graphs
         )
 
+    # --- linked data (pilotkg.graph.linkeddata) ---
+    def describe(self, resource: str, *, include_projects: bool) -> Any:
+        """A resource's triples and its sub-resources' (``/id/…``), plus the labels of what they name."""
+        import pyoxigraph as ox
+
+        from pilotkg.graph import describe_query, labels_query
+
+        graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if include_projects else [iri.POLICY_GRAPH]
+        t = self.settings.sparql_timeout_s
+        res = self.store.query(describe_query(resource), named_graphs=graphs, timeout_s=t)
+        named = sorted({x.value for t in res.triples for x in (t.subject, t.object) if isinstance(x, ox.NamedNode)})
+        labels = self.store.query(labels_query(named), named_graphs=graphs, timeout_s=t).rows if named else []
+        return res, labels
+
+    def dataset_description(self) -> Any:
+        """The VoID + DCAT description stored with the policy graph."""
+        from pilotkg.graph import void_query
+
+        return self.store.query(void_query(), named_graphs=[iri.POLICY_GRAPH])
+
+    def dump(self, fmt: str) -> bytes:
+        from pilotkg.graph import export
+
+        return export(self.store, fmt)  # type: ignore[arg-type]
+
     # --- projects ---
     def enrich(self, project: ProjectIn) -> Enrichment:
         """The matcher's best direction and the checklist of the chosen direction, stored with a project."""

@@ -2,6 +2,17 @@
 SPARQL, and the store that holds it (:mod:`.store`)."""
 
 from pilotkg.graph.export import ExportFormat, canonical_ntriples, export
+from pilotkg.graph.linkeddata import (
+    DUMPS,
+    RDF_OFFERS,
+    RdfSyntax,
+    describe_query,
+    jsonld_context,
+    labels_query,
+    serialize_rdf,
+    to_jsonld,
+    void_query,
+)
 from pilotkg.graph.rdf import BuildSummary, build, build_graph
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
 from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store
@@ -9,26 +20,35 @@ from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
 from pilotkg.graph.vocabulary import PK, PREFIXES, ontology_graph, shapes_graph
 
 __all__ = [
+    "DUMPS",
     "PK",
     "PREFIXES",
+    "RDF_OFFERS",
     "BuildSummary",
     "ExportFormat",
     "GraphStore",
     "QueryResult",
+    "RdfSyntax",
     "Term",
     "ValidationIssue",
     "ValidationReport",
     "build",
     "build_graph",
     "canonical_ntriples",
+    "describe_query",
     "example_queries",
     "example_query",
     "export",
     "format_table",
     "is_update",
+    "jsonld_context",
+    "labels_query",
     "ontology_graph",
     "open_store",
     "run_query",
+    "serialize_rdf",
     "shapes_graph",
+    "to_jsonld",
     "validate",
+    "void_query",
 ]

@@ -27,6 +27,7 @@ from rdflib.namespace import DCTERMS, ORG, PROV, RDFS, SKOS
 
 from pilotkg import iri
 from pilotkg.errors import ShapeViolation
+from pilotkg.graph.linkeddata import describe_dataset
 from pilotkg.graph.validation import validate
 from pilotkg.graph.vocabulary import ELI, OA, PK, PREFIXES, UNIT, VCARD, ontology_graph
 from pilotkg.policy import UNITS, Corpus, Quantity, Requirement, Span, load_corpus, normalize_mapped
@@ -131,7 +132,21 @@ class _Builder:
         self.articles()
         self.rules()
         self.stages()
+        self.dataset()
         return self.g
+
+    def dataset(self) -> None:
+        """The VoID + DCAT description, last: its void:triples counts everything above."""
+        c = self.c
+        examples = [iri.direction(c.directions[0].number)] if c.directions else []
+        examples += [iri.requirement(c.requirements[0].id)] if c.requirements else []
+        examples += [iri.article(c.articles[0].number)] if c.articles else []
+        describe_dataset(
+            self.g,
+            examples=[URIRef(iri.iri(e)) for e in examples],
+            documents=[URIRef(iri.iri(iri.document(d.id))) for d in c.documents if d.parent is None],
+            source_sha256=c.sha256,
+        )
 
     def provenance(self) -> None:
         c, g = self.c, self.g

@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 
 from rdflib import RDF, XSD, Graph, Namespace
-from rdflib.namespace import DCTERMS, ORG, OWL, PROV, RDFS, SKOS
+from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDFS, SKOS
 
 from pilotkg import iri
 
@@ -33,6 +33,9 @@ PREFIXES: dict[str, str] = {
     "rdfs": str(RDFS),
     "rdf": str(RDF),
     "xsd": str(XSD),
+    "void": "http://rdfs.org/ns/void#",
+    "dcat": str(DCAT),
+    "foaf": str(FOAF),
 }
 ONTOLOGY_IRI = "https://w3id.org/pilotkg/def"
 
