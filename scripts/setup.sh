@@ -33,6 +33,9 @@ if [ ! -f "$VENDOR/.complete" ]; then
     package/swagger-ui-bundle.js package/swagger-ui.css package/favicon-32x32.png package/LICENSE
   tar xzf "$tmp/redoc-2.5.0.tgz" -C "$VENDOR/redoc" --strip-components=2 package/bundles/redoc.standalone.js
   tar xzf "$tmp/redoc-2.5.0.tgz" -C "$VENDOR/redoc" --strip-components=1 package/LICENSE
+  # ReDoc's sidebar shows a branding image from its CDN (and hides it when the load fails): an empty
+  # src fails at once, so /redoc never reaches for another host.
+  sed -i 's#"https://cdn.redoc.ly/redoc/logo-mini.svg"#""#' "$VENDOR/redoc/redoc.standalone.js"
   rm -rf "$tmp"
   touch "$VENDOR/.complete"
 fi

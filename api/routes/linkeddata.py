@@ -128,7 +128,7 @@ def router() -> APIRouter:
             raise NotFoundError(f"no resource <{resource_iri}>", f"没有资源 <{resource_iri}>", where=f"id/{path}")
         labels: dict[str, str] = {}
         for row in label_rows:  # a Chinese label first, the others as fallback
-            if row["r"].value not in labels or row["label"].language == "zh":
+            if row["r"].value not in labels or row["label"].lang == "zh":
                 labels[row["r"].value] = row["label"].value
         return _answer(request, resource_iri, triples, labels)
 

@@ -143,9 +143,9 @@ def describe_dataset(g: Graph, *, examples: list[URIRef], documents: list[URIRef
         add((dist, DCAT.downloadURL, url))
         add((dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{media}")))
         add((dist, DCTERMS.license, LICENSE))
-    # void:triples counts the whole graph, this triple included.
-    add((ds, VOID.triples, Lit(len(g) + 1, datatype=XSD.integer)))
     add((ds, RDFS.seeAlso, URIRef(iri.RESOURCE_BASE + ".well-known/void")))
+    # void:triples counts the whole graph, this triple included (so it goes last).
+    add((ds, VOID.triples, Lit(len(g) + 1, datatype=XSD.integer)))
 
 
 def void_query() -> str:
