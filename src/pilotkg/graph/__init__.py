@@ -17,7 +17,7 @@ from pilotkg.graph.rdf import BuildSummary, build, build_graph
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
 from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store
 from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
-from pilotkg.graph.vocabulary import PK, PREFIXES, ontology_graph, shapes_graph
+from pilotkg.graph.vocabulary import PK, PREFIXES, ontology_graph, regions_graph, shapes_graph
 
 __all__ = [
     "DUMPS",
@@ -45,6 +45,7 @@ __all__ = [
     "labels_query",
     "ontology_graph",
     "open_store",
+    "regions_graph",
     "run_query",
     "serialize_rdf",
     "shapes_graph",

@@ -29,7 +29,7 @@ from pilotkg import iri
 from pilotkg.errors import ShapeViolation
 from pilotkg.graph.linkeddata import describe_dataset
 from pilotkg.graph.validation import validate
-from pilotkg.graph.vocabulary import ELI, OA, PK, PREFIXES, UNIT, VCARD, ontology_graph
+from pilotkg.graph.vocabulary import ELI, OA, PK, PREFIXES, UNIT, VCARD, ontology_graph, regions_graph
 from pilotkg.policy import UNITS, Corpus, Quantity, Requirement, Span, load_corpus, normalize_mapped
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ class _Builder:
 
     def run(self) -> Graph:
         self.g += ontology_graph()
+        self.g += regions_graph()  # projects name regions by these IRIs; their labels are public
         self.provenance()
         self.documents()
         self.scheme()

@@ -49,6 +49,11 @@ def shapes_graph(name: str = "shapes.ttl") -> Graph:
     return _load_packaged(name)
 
 
+def regions_graph() -> Graph:
+    """Province-level divisions (``regions.ttl``), its relative IRIs resolved under ``iri.ID``."""
+    return Graph().parse(data=_packaged_text("regions.ttl"), format="turtle", publicID=iri.ID)
+
+
 @cache
 def _packaged_text(name: str) -> str:
     return resources.files("pilotkg.ontology").joinpath(name).read_text(encoding="utf-8")

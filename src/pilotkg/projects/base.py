@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pilotkg.matching import Status
+from pilotkg.projects.regions import credit_code_problem, find_region
 
 UnitType = Literal["装备制造企业", "软件企业", "服务提供商", "用户单位", "金融保险机构", "other"]
 UNIT_TYPES: tuple[str, ...] = get_args(UnitType)
@@ -72,12 +73,43 @@ Name = Annotated[str, BeforeValidator(_clean), StringConstraints(min_length=1, m
 Short = Annotated[str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=100)]
 
 
+def _region(v: object) -> object:
+    """Any spelling the region vocabulary knows → the region's full name (云南 → 云南省)."""
+    if not isinstance(v, str) or not v.strip():
+        return v
+    r = find_region(v)
+    if r is None:
+        raise _err(
+            f"unknown region {v!r}: give a province-level division (e.g. 云南省, 云南, Yunnan or 530000) "
+            "or 新疆生产建设兵团",
+            f"未知地区“{v}”：请填写省级行政区（如 云南省、云南、530000）或 新疆生产建设兵团",
+        )
+    return r.name
+
+
+def _credit_code(v: object) -> object:
+    if not isinstance(v, str):
+        return v
+    code = "".join(unicodedata.normalize("NFKC", v).split()).upper()
+    if not code:
+        return None
+    if problem := credit_code_problem(code):
+        en, zh = problem
+        raise _err(f"unified social credit code {code}: {en}", f"统一社会信用代码 {code}：{zh}")
+    return code
+
+
+RegionName = Annotated[str, BeforeValidator(_region), StringConstraints(min_length=1, max_length=100)]
+CreditCode = Annotated[str | None, BeforeValidator(_credit_code)]
+
+
 class Unit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name
     type: UnitType
-    region: Short | None = None
+    region: RegionName | None = None
+    credit_code: CreditCode = Field(None, description="统一社会信用代码 (GB 32100-2015), checksum-validated")
 
     @field_validator("type", mode="before")
     @classmethod
@@ -105,7 +137,7 @@ class ProjectIn(BaseModel):
     direction: Annotated[int, Field(ge=1, le=99)]
     lead_unit: Unit
     partners: Annotated[list[Unit], Field(max_length=100)] = []
-    region: Short
+    region: RegionName = Field(description="省级行政区或新疆生产建设兵团（任何写法，存为全称） / region (full name)")
     batch: Annotated[int, Field(ge=1, le=12)]
     submitted: date
     business_model: Short | None = None

@@ -24,6 +24,7 @@ from pilotkg.errors import InputError, NotFoundError
 from pilotkg.matching import Status
 from pilotkg.policy import Corpus
 from pilotkg.projects.base import Enrichment, ProjectIn, ProjectOut, Unit
+from pilotkg.projects.regions import find_region, region_named
 
 if TYPE_CHECKING:
     from pilotkg.graph import GraphStore
@@ -53,6 +54,17 @@ def _node(gid: str) -> URIRef:
 
 def project_iri(project_id: str) -> URIRef:
     return _node(iri.project(project_id))
+
+
+def region_iri(name: str) -> URIRef:
+    """The IRI of a region given by its canonical name (``ProjectIn.region``)."""
+    return URIRef(region_named(name).iri)
+
+
+def _region_name(value: str) -> str:
+    """A stored pk:region (an IRI; a literal in stores written before regions were IRIs) → full name."""
+    r = find_region(value)
+    return r.name if r is not None else value
 
 
 def _sub(project: URIRef, *parts: str) -> URIRef:
@@ -87,7 +99,7 @@ def _add_project(g: Graph, p: ProjectIn) -> None:
     add((node, DCTERMS.description, Lit(p.description)))
     for n in (p.direction, *p.extra_directions):
         add((node, PK.direction, _node(iri.direction(n))))
-    add((node, PK.region, Lit(p.region)))
+    add((node, PK.region, region_iri(p.region)))
     add((node, PK.batch, Lit(p.batch)))
     add((node, PK.year, Lit(p.year)))
     add((node, PK.submitted, Lit(p.submitted)))
@@ -107,6 +119,8 @@ def _add_project(g: Graph, p: ProjectIn) -> None:
         org = _node(iri.organisation(unit.name))
         add((org, RDF.type, ORG.Organization))
         add((org, SKOS.prefLabel, Lit(unit.name)))
+        if unit.credit_code:
+            add((org, PK.creditCode, Lit(unit.credit_code)))
         add((node, link, org))
         m = _sub(node, "membership", str(i))
         add((m, RDF.type, ORG.Membership))
@@ -115,7 +129,7 @@ def _add_project(g: Graph, p: ProjectIn) -> None:
         add((m, ORG.role, role))
         add((m, PK.unitType, UNIT_TYPE_IRI[unit.type]))
         if unit.region:
-            add((m, PK.region, Lit(unit.region)))
+            add((m, PK.region, region_iri(unit.region)))
 
 
 def enrichment_graph(project_id: str, e: Enrichment, corpus: Corpus, *, into: Graph | None = None) -> Graph:
@@ -197,7 +211,7 @@ def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: se
         }
     )
     rec_keys = {
-        (iri.iri(iri.direction(n)), p.region, p.year)
+        (iri.iri(iri.direction(n)), str(region_iri(p.region)), p.year)
         for p in projects
         if p.recommended
         for n in (p.direction, *p.extra_directions)
@@ -233,7 +247,7 @@ def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: se
                     {
                         PK.recommended: Lit(True),
                         PK.direction: URIRef(key[0]),
-                        PK.region: Lit(key[1]),
+                        PK.region: URIRef(key[1]),
                         PK.year: Lit(key[2]),
                     },
                 )
@@ -284,7 +298,8 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
     ).rows
     members = store.query(
         head + "?p pk:consortium ?c . ?m org:organization ?c ; org:member ?org ; org:role ?role ; "
-        "pk:unitType ?type . ?org skos:prefLabel ?uname . OPTIONAL { ?m pk:region ?uregion } } }",
+        "pk:unitType ?type . ?org skos:prefLabel ?uname . OPTIONAL { ?m pk:region ?uregion } "
+        "OPTIONAL { ?org pk:creditCode ?ucc } } }",
         named_graphs=ng,
     ).rows
     coverage = store.query(
@@ -295,7 +310,8 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
         u = Unit(
             name=r["uname"].value,
             type=_UNIT_TYPE_OF[r["type"].value],  # type: ignore[arg-type]
-            region=r["uregion"].value if "uregion" in r else None,
+            region=_region_name(r["uregion"].value) if "uregion" in r else None,
+            credit_code=r["ucc"].value if "ucc" in r else None,
         )
         units.setdefault(r["p"].value, []).append((r["role"].value, u, r["m"].value))
     cov: dict[str, dict[str, Status]] = {}
@@ -315,7 +331,7 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
             name=r["name"].value,
             description=r["desc"].value,
             direction=_direction_number(r["dir"].value),
-            region=r["region"].value,
+            region=_region_name(r["region"].value),
             batch=int(r["batch"].value),
             year=int(r["year"].value),
             submitted=date.fromisoformat(r["sub"].value),
