@@ -171,11 +171,7 @@ class Pilot:
         """The matcher's best direction and the checklist of the chosen direction, stored with a project."""
         best = self.match(project.description, top=1)
         report = self.checker.check(project.description, project.direction)
-        return Enrichment(
-            matched_direction=best.directions[0].number,
-            confidence=best.confidence,
-            statuses={r.id: r.status for r in report.requirements},
-        )
+        return Enrichment.of(best.directions[0].number, best.confidence, report, project.description)
 
     def submit_projects(self, projects: list[ProjectIn], owner: str | None = None) -> ImportReport:
         from pilotkg.projects import import_projects

@@ -13,7 +13,7 @@ from pilotkg.graph.linkeddata import (
     to_jsonld,
     void_query,
 )
-from pilotkg.graph.rdf import BuildSummary, build, build_graph
+from pilotkg.graph.rdf import BuildSummary, add_quantity, build, build_graph
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
 from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store
 from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
@@ -32,6 +32,7 @@ __all__ = [
     "Term",
     "ValidationIssue",
     "ValidationReport",
+    "add_quantity",
     "build",
     "build_graph",
     "canonical_ntriples",

@@ -257,22 +257,7 @@ class _Builder:
             self.add(node, PK.quantity, self.quantity(URIRef(f"{node}/quantity"), r.quantity, _quantity_span(r)))
 
     def quantity(self, node: URIRef, q: Quantity, sp: Span | None) -> URIRef:
-        self.add(node, RDF.type, PK.Quantity)
-        self.add(node, PK.comparator, PK[q.comparator])
-        self.add(node, PK.value, _dec(q.value))
-        self.add(node, PK.unit, unit_iri(q.unit))
-        self.add(node, PK.unitCode, Lit(q.unit))
-        self.add(node, PK.unitSymbol, self.zh(UNITS[q.unit][3] if q.unit in UNITS else q.unit))
-        self.add(node, PK.baseUnit, unit_iri(q.base_unit))
-        self.add(node, PK.dimension, Lit(q.dimension))
-        if q.low is not None:
-            self.add(node, PK.low, _dec(q.low))
-            self.add(node, PK.lowInclusive, Lit(q.low_inclusive))
-        if q.high is not None:
-            self.add(node, PK.high, _dec(q.high))
-            self.add(node, PK.highInclusive, Lit(q.high_inclusive))
-        self.add(node, PK.level, Lit(q.level))
-        self.add(node, RDFS.label, self.zh(q.describe_zh()))
+        add_quantity(self.g, node, q)
         if sp is not None:
             self.extracted(node, sp)
         return node
@@ -325,6 +310,32 @@ class _Builder:
             if st.duration is not None:
                 self.add(node, PK.duration, self.quantity(URIRef(f"{node}/duration"), st.duration, None))
             self.extracted(node, st.span)
+
+
+def add_quantity(g: Graph, node: URIRef, q: Quantity) -> URIRef:
+    """A quantity as triples. An order-of-magnitude term (秒级, 毫米级, 亚分钟) is an interval (pk:low /
+    pk:high in base units) with pk:orderOfMagnitude naming its unit, and has no pk:value: the parser's
+    nominal value 1 would read as "1 second" to anyone selecting ?value."""
+    g.add((node, RDF.type, PK.Quantity))
+    g.add((node, PK.comparator, PK[q.comparator]))
+    if q.level:
+        g.add((node, PK.orderOfMagnitude, unit_iri(q.unit)))
+    else:
+        g.add((node, PK.value, _dec(q.value)))
+    g.add((node, PK.unit, unit_iri(q.unit)))
+    g.add((node, PK.unitCode, Lit(q.unit)))
+    g.add((node, PK.unitSymbol, Lit(UNITS[q.unit][3] if q.unit in UNITS else q.unit, lang="zh")))
+    g.add((node, PK.baseUnit, unit_iri(q.base_unit)))
+    g.add((node, PK.dimension, Lit(q.dimension)))
+    if q.low is not None:
+        g.add((node, PK.low, _dec(q.low)))
+        g.add((node, PK.lowInclusive, Lit(q.low_inclusive)))
+    if q.high is not None:
+        g.add((node, PK.high, _dec(q.high)))
+        g.add((node, PK.highInclusive, Lit(q.high_inclusive)))
+    g.add((node, PK.level, Lit(q.level)))
+    g.add((node, RDFS.label, Lit(q.describe_zh(), lang="zh")))
+    return node
 
 
 def _quantity_span(r: Requirement) -> Span | None:

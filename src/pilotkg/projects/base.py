@@ -21,7 +21,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from pilotkg.matching import Status
+from pilotkg.matching import CoverageReport, Status
+from pilotkg.policy import split_sentences
 from pilotkg.projects.regions import credit_code_problem, find_region
 
 UnitType = Literal["装备制造企业", "软件企业", "服务提供商", "用户单位", "金融保险机构", "other"]
@@ -195,12 +196,48 @@ class ProjectIn(BaseModel):
         return self
 
 
+class CoverageDetail(BaseModel):
+    """Why a requirement got its status: what the description states and where."""
+
+    stated: str | None = Field(None, description="the value as the description states it, e.g. 45分钟")
+    evidence: str | None = Field(None, description="the sentence of the description that covers the requirement")
+    start: int | None = Field(None, ge=0, description="offsets of the evidence in the description")
+    end: int | None = Field(None, ge=0)
+
+
 class Enrichment(BaseModel):
     """What the matcher and the coverage checker say about one project."""
 
     matched_direction: int
     confidence: float = Field(ge=0.0, le=1.0)
     statuses: dict[str, Status] = Field(default_factory=dict, description="requirement id → status")
+    details: dict[str, CoverageDetail] = Field(
+        default_factory=dict, description="requirement id → stated value and evidence (when there is any)"
+    )
+
+    @classmethod
+    def of(cls, matched_direction: int, confidence: float, report: CoverageReport, text: str) -> Enrichment:
+        """From the coverage report on ``text``. A threshold's evidence is the stated value alone (45分钟);
+        the detail keeps the whole sentence around it, which is what a reviewer reads."""
+        sentences = split_sentences(text)
+        details: dict[str, CoverageDetail] = {}
+        checks = report.requirements
+        for c in checks:
+            if not c.evidence and not c.stated:
+                continue
+            detail = CoverageDetail(stated=c.stated)
+            if c.evidence:
+                ev = c.evidence[0]
+                s = next((x for x in sentences if x.start <= ev.start and ev.end <= x.end), None)
+                start, end = (s.start, s.end) if s is not None else (ev.start, ev.end)
+                detail = CoverageDetail(stated=c.stated, evidence=text[start:end], start=start, end=end)
+            details[c.id] = detail
+        return cls(
+            matched_direction=matched_direction,
+            confidence=confidence,
+            statuses={c.id: c.status for c in checks},
+            details=details,
+        )
 
 
 class ProjectOut(ProjectIn):

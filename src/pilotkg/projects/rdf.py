@@ -21,9 +21,10 @@ from rdflib.namespace import DCTERMS, ORG, SKOS
 
 from pilotkg import iri
 from pilotkg.errors import InputError, NotFoundError
+from pilotkg.graph import add_quantity
 from pilotkg.matching import Status
-from pilotkg.policy import Corpus
-from pilotkg.projects.base import Enrichment, ProjectIn, ProjectOut, Unit
+from pilotkg.policy import Corpus, extract_quantities
+from pilotkg.projects.base import CoverageDetail, Enrichment, ProjectIn, ProjectOut, Unit
 from pilotkg.projects.regions import find_region, region_named
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 
 PK = Namespace(iri.ONTOLOGY)
+OA = Namespace("http://www.w3.org/ns/oa#")
 UNIT_TYPE_IRI: dict[str, URIRef] = {
     "装备制造企业": PK.EquipmentManufacturer,
     "软件企业": PK.SoftwareEnterprise,
@@ -158,7 +160,27 @@ def enrichment_graph(project_id: str, e: Enrichment, corpus: Corpus, *, into: Gr
         g.add((st, PK.requirement, _node(iri.requirement(req_id))))
         g.add((st, PK.status, PK[status]))
         g.add((node, PK.coverage, st))
+        if (detail := e.details.get(req_id)) is not None:
+            _add_detail(g, node, st, detail)
     return g
+
+
+def _add_detail(g: Graph, project: URIRef, st: URIRef, d: CoverageDetail) -> None:
+    """The stated value (a pk:Quantity with value and unit) and the evidence sentence with its offsets
+    into the project's description (dcterms:description), so a reviewer query can show both."""
+    if d.stated and (qs := extract_quantities(d.stated)):
+        q = add_quantity(g, _sub(st, "stated"), qs[0])
+        g.add((q, PK.statedText, Lit(d.stated)))
+        g.add((st, PK.statedQuantity, q))
+    if d.evidence and d.start is not None and d.end is not None:
+        span = _sub(st, "evidence")
+        g.add((st, PK.evidence, Lit(d.evidence)))
+        g.add((st, PK.evidenceSpan, span))
+        g.add((span, RDF.type, PK.DescriptionSpan))
+        g.add((span, OA.exact, Lit(d.evidence)))
+        g.add((span, OA.start, Lit(d.start)))
+        g.add((span, OA.end, Lit(d.end)))
+        g.add((span, DCTERMS.source, project))
 
 
 # --- stored projects, for the import ---------------------------------------------------------------
@@ -184,7 +206,8 @@ def existing_projects(store: GraphStore, ids: Sequence[str]) -> set[str]:
 
 
 def subjects_of(store: GraphStore, ids: Sequence[str]) -> list[str]:
-    """Every subject a stored project owns (itself, consortium, memberships, coverage statements)."""
+    """Every subject a stored project owns (itself, consortium, memberships, coverage statements and
+    their stated quantities and evidence spans)."""
     out: list[str] = []
     for k in range(0, len(ids), _CHUNK):
         values = _values(project_iri(i) for i in ids[k : k + _CHUNK])
@@ -192,6 +215,7 @@ def subjects_of(store: GraphStore, ids: Sequence[str]) -> list[str]:
             f"PREFIX pk: <{PK}> PREFIX org: <{ORG}> SELECT DISTINCT ?s WHERE {{ VALUES ?p {{ {values} }} "
             f"GRAPH <{iri.PROJECTS_GRAPH}> {{ {{ ?p a pk:Project BIND(?p AS ?s) }} "
             "UNION { ?p pk:consortium ?s } UNION { ?p pk:coverage ?s } "
+            "UNION { ?p pk:coverage ?c . ?c pk:statedQuantity|pk:evidenceSpan ?s } "
             "UNION { ?p pk:consortium ?c . ?s org:organization ?c } } }",
             named_graphs=[iri.PROJECTS_GRAPH],
         )
