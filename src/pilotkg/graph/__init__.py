@@ -17,7 +17,7 @@ from pilotkg.graph.rdf import BuildSummary, add_quantity, build, build_graph
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
 from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store
 from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
-from pilotkg.graph.vocabulary import PK, PREFIXES, ontology_graph, regions_graph, shapes_graph
+from pilotkg.graph.vocabulary import PK, PREFIXES, add_standard_types, ontology_graph, regions_graph, shapes_graph
 
 __all__ = [
     "DUMPS",
@@ -33,6 +33,7 @@ __all__ = [
     "ValidationIssue",
     "ValidationReport",
     "add_quantity",
+    "add_standard_types",
     "build",
     "build_graph",
     "canonical_ntriples",

@@ -29,7 +29,18 @@ from pilotkg import iri
 from pilotkg.errors import ShapeViolation
 from pilotkg.graph.linkeddata import describe_dataset
 from pilotkg.graph.validation import validate
-from pilotkg.graph.vocabulary import ELI, OA, PK, PREFIXES, UNIT, VCARD, ontology_graph, regions_graph
+from pilotkg.graph.vocabulary import (
+    ELI,
+    OA,
+    PK,
+    PREFIXES,
+    UNIT,
+    VCARD,
+    add_standard_types,
+    english_labels_graph,
+    ontology_graph,
+    regions_graph,
+)
 from pilotkg.policy import UNITS, Corpus, Quantity, Requirement, Span, load_corpus, normalize_mapped
 
 if TYPE_CHECKING:
@@ -133,8 +144,21 @@ class _Builder:
         self.articles()
         self.rules()
         self.stages()
+        self.translations()
+        add_standard_types(self.g)
         self.dataset()
         return self.g
+
+    def translations(self) -> None:
+        """English labels of labels-en.ttl, each copied only onto the resource whose Chinese label is
+        the one it translates (a revised guide keeps no stale translation)."""
+        en = english_labels_graph()
+        for s, p in sorted(set(en.subject_predicates())):
+            zh = {o for o in en.objects(s, p) if isinstance(o, Lit) and o.language == "zh"}
+            if zh and zh <= set(self.g.objects(s, p)):
+                for o in en.objects(s, p):
+                    if isinstance(o, Lit) and o.language == "en":
+                        self.g.add((s, p, o))
 
     def dataset(self) -> None:
         """The VoID + DCAT description, last: its void:triples counts everything above."""
@@ -165,7 +189,8 @@ class _Builder:
             self.add(node, RDF.type, PK.PolicyDocument)
             self.add(node, RDF.type, DOCUMENT_CLASS[d.kind])
             self.add(node, PK.documentKind, Lit(d.kind))
-            self.add(node, ELI.id_local, Lit(d.id))
+            # ELI's local identifier is the document's own: its number (文号) when it has one, else its title.
+            self.add(node, ELI.id_local, Lit(d.doc_number or d.title))
             self.add(node, DCTERMS.title, self.zh(d.title))
             if d.doc_number:
                 self.add(node, DCTERMS.identifier, Lit(d.doc_number))
