@@ -249,3 +249,18 @@ def test_swagger_docs_and_redoc_render_offline(offline_page: tuple[Page, list[st
     page.wait_for_selector("h1:has-text('pilotkg')")
     assert page.get_by_text("SPARQL 1.1 查询 / SPARQL 1.1 query").count() >= 1
     assert blocked == []
+
+
+def test_articles_and_requirements_are_served_in_the_corpus_form(base: str) -> None:
+    a10 = httpx.get(f"{base}/api/articles/10").json()
+    assert "，" in a10["display"] and "（应急）" in a10["display"]
+    assert a10["text"] != a10["display"]  # the normalised form stays for matching
+    a12 = httpx.get(f"{base}/api/articles/12").json()
+    assert a12["display"].count("\n") == 3  # four paragraphs, as in the notice
+    d4 = httpx.get(f"{base}/api/directions/4").json()
+    assert "尾矿库漫顶与溃坝" in d4["effect"]["display"]
+    # the graph's pk:text is the display form too
+    r = httpx.get(f"{base}/id/article/10", headers={"Accept": "text/turtle"})
+    g = rdflib.Graph().parse(data=r.content, format="turtle")
+    text = g.value(rdflib.URIRef(iri.iri(iri.article(10))), rdflib.URIRef(iri.ONTOLOGY + "text"))
+    assert str(text) == a10["display"]

@@ -271,7 +271,7 @@ class _Builder:
         self.add(node, RDF.type, REQUIREMENT_CLASS[r.kind])
         self.add(node, PK.requirementKind, REQUIREMENT_KIND[r.kind])
         self.add(node, PK.section, PK.Effect if r.section == "effect" else PK.Demand)
-        self.add(node, PK.text, self.zh(r.text))
+        self.add(node, PK.text, self.zh(r.display))  # as the corpus writes it; matching uses r.text
         self.add(node, DCTERMS.identifier, Lit(r.id))
         self.add(node, PK.direction, direction)
         self.add(direction, PK.hasRequirement, node)
@@ -297,7 +297,7 @@ class _Builder:
             self.add(node, PK.order, Lit(a.number))
             self.add(node, PK.numberLabel, Lit(a.label))
             self.add(node, RDFS.label, self.zh(a.label))
-            self.add(node, PK.text, self.zh(a.text))
+            self.add(node, PK.text, self.zh(a.display))
             self.add(node, ELI.is_part_of, doc)
             self.add(node, DCTERMS.isPartOf, doc)
             self.extracted(node, a.span)
