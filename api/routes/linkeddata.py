@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import html
+from enum import Enum
 from typing import Annotated
 
 import pyoxigraph as ox
@@ -32,7 +33,7 @@ from pilotkg.service import Pilot
 PilotDep = Annotated[Pilot, Depends(pilot_of)]
 Who = Annotated[auth.Principal, Depends(auth.principal)]
 OFFERS: list[tuple[str, str]] = [RDF_OFFERS[0], ("text/html", "html"), *RDF_OFFERS[1:]]
-LINKED_TAGS = ["linked data"]
+LINKED_TAGS: list[str | Enum] = ["linked data"]
 
 
 def _choose(accept: str | None) -> str:
@@ -44,7 +45,7 @@ def _choose(accept: str | None) -> str:
             f"Accept 中的格式都无法表示该资源；可用格式：{available}",
             where="header Accept",
         )
-    return chosen[1]
+    return str(chosen[1])
 
 
 def _local(value: str) -> str:
@@ -98,8 +99,9 @@ def _answer(request: Request, resource: str, triples: list[ox.Triple], labels: d
     headers = {"Vary": "Accept", "Link": '</.well-known/void>; rel="describedby"'}
     if syntax == "html":
         return Response(_html_page(resource, triples, labels), media_type="text/html; charset=utf-8", headers=headers)
-    media = dict((s, m) for m, s in reversed(RDF_OFFERS))[syntax]
-    body = serialize_rdf(triples, syntax)  # type: ignore[arg-type]
+    rdf_syntax = next(s for _, s in RDF_OFFERS if s == syntax)
+    media = next(m for m, s in RDF_OFFERS if s == rdf_syntax)
+    body = serialize_rdf(triples, rdf_syntax)
     if media.startswith("text/"):
         media += "; charset=utf-8"
     return Response(body, media_type=media, headers=headers)

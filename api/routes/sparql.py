@@ -205,13 +205,13 @@ def serialize(result: QueryResult, fmt: str) -> tuple[bytes, str]:
     if fmt == "rdfxml":
         # RDF/XML is what SPARQLWrapper and rdflib's SPARQLStore ask for by default for graph
         # results; QueryResult.serialize has no RDF/XML, so it is written here from the same triples.
-        return ox.serialize(result.triples, format=ox.RdfFormat.RDF_XML), "application/rdf+xml"
+        return ox.serialize(result.triples, format=ox.RdfFormat.RDF_XML) or b"", "application/rdf+xml"
     if fmt == "jsonld":  # with pilotkg's @context inline, as /id/ and the export write it
         return to_jsonld(result.triples), "application/ld+json"
     if fmt in ("nquads", "trig"):
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result.triples]
         rdf_format = ox.RdfFormat.N_QUADS if fmt == "nquads" else ox.RdfFormat.TRIG
-        return ox.serialize(quads, format=rdf_format), rdf_format.media_type
+        return ox.serialize(quads, format=rdf_format) or b"", rdf_format.media_type
     return result.serialize(fmt)
 
 

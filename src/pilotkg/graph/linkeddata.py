@@ -224,4 +224,4 @@ def serialize_rdf(triples: list[ox.Triple], syntax: RdfSyntax) -> bytes:
     if syntax == "jsonld":
         return to_jsonld(triples)
     prefixes = None if syntax == "ntriples" else {k: v for k, v in PREFIXES.items() if k != "id"}
-    return ox.serialize(triples, format=_OX[syntax], prefixes=prefixes)
+    return ox.serialize(triples, format=_OX[syntax], prefixes=prefixes) or b""

@@ -366,7 +366,7 @@ def check_eligibility(
             continue
         if shape == DEADLINE_SHAPE:
             region = data.value(node, PK.region)
-            rule = rules.deadline_for(str(region) if region else None, int(data.value(node, PK.batch)))  # type: ignore[arg-type]
+            rule = rules.deadline_for(str(region) if region else None, int(str(data.value(node, PK.batch))))
         else:
             rule = rules.by_shape.get(shape)
         if rule is None:

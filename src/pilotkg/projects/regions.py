@@ -41,7 +41,7 @@ def regions() -> dict[str, Region]:
     """Every region by its IRI."""
     g = regions_graph()
     out: dict[str, Region] = {}
-    for node in sorted(g.subjects(PK.regionCode, None)):
+    for node in sorted(g.subjects(PK.regionCode, None), key=str):
         labels = [o for o in g.objects(node, SKOS.prefLabel) if isinstance(o, Literal)]
         alts = [str(o) for o in g.objects(node, SKOS.altLabel)]
         code = str(g.value(node, PK.regionCode))
