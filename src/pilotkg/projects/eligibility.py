@@ -361,6 +361,8 @@ def check_eligibility(
     violations: list[RuleViolation] = []
     for r in results.subjects(RDF.type, SH.ValidationResult):
         node, shape = results.value(r, SH.focusNode), results.value(r, SH.sourceShape)
+        if not isinstance(node, URIRef) or not isinstance(shape, URIRef):
+            continue
         key = (node, shape)
         if node not in focus_set or key in seen:
             continue
@@ -428,7 +430,7 @@ def _violation(
     n, kind = rule.limit, rule.kind
 
     def label(o: object) -> str:
-        return str(new.value(o, SKOS.prefLabel) or o)  # type: ignore[arg-type]
+        return str(new.value(o, SKOS.prefLabel) or o) if isinstance(o, URIRef) else str(o)
 
     def count(p: URIRef) -> int:
         return len(set(data.objects(node, p)))
