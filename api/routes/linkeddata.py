@@ -27,7 +27,7 @@ from pilotkg.api.deps import pilot_of
 from pilotkg.api.errors import NotAcceptable
 from pilotkg.api.routes.sparql import negotiate
 from pilotkg.errors import NotFoundError
-from pilotkg.graph import DUMPS, RDF_OFFERS, jsonld_context, serialize_rdf
+from pilotkg.graph import DUMPS, RDF_OFFERS, jsonld_context, serialize_as
 from pilotkg.service import Pilot
 
 PilotDep = Annotated[Pilot, Depends(pilot_of)]
@@ -101,7 +101,7 @@ def _answer(request: Request, resource: str, triples: list[ox.Triple], labels: d
         return Response(_html_page(resource, triples, labels), media_type="text/html; charset=utf-8", headers=headers)
     rdf_syntax = next(s for _, s in RDF_OFFERS if s == syntax)
     media = next(m for m, s in RDF_OFFERS if s == rdf_syntax)
-    body = serialize_rdf(triples, rdf_syntax)
+    body = serialize_as(triples, rdf_syntax)
     if media.startswith("text/"):
         media += "; charset=utf-8"
     return Response(body, media_type=media, headers=headers)

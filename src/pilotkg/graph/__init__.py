@@ -9,7 +9,7 @@ from pilotkg.graph.linkeddata import (
     describe_query,
     jsonld_context,
     labels_query,
-    serialize_rdf,
+    serialize_as,
     to_jsonld,
     void_query,
 )
@@ -49,7 +49,7 @@ __all__ = [
     "open_store",
     "regions_graph",
     "run_query",
-    "serialize_rdf",
+    "serialize_as",
     "shapes_graph",
     "to_jsonld",
     "validate",

@@ -220,7 +220,7 @@ def to_jsonld(triples: list[ox.Triple]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def serialize_rdf(triples: list[ox.Triple], syntax: RdfSyntax) -> bytes:
+def serialize_as(triples: list[ox.Triple], syntax: RdfSyntax) -> bytes:
     if syntax == "jsonld":
         return to_jsonld(triples)
     prefixes = None if syntax == "ntriples" else {k: v for k, v in PREFIXES.items() if k != "id"}
