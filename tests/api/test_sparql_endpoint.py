@@ -32,10 +32,14 @@ TIMEOUT_S = 2.5  # ample for every real query here (milliseconds), short for the
 PREFIXES = """PREFIX pk: <https://w3id.org/pilotkg/def#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 """
-SELECT_DIRECTIONS = PREFIXES + "SELECT ?d ?name WHERE { ?d a pk:Direction ; skos:prefLabel ?name } ORDER BY ?d"
+# Directions have a Chinese and an English name; these queries take the Chinese one.
+ZH = 'FILTER(LANG(?name) = "zh")'
+SELECT_DIRECTIONS = PREFIXES + f"SELECT ?d ?name WHERE {{ ?d a pk:Direction ; skos:prefLabel ?name {ZH} }} ORDER BY ?d"
 ASK_FIRE = PREFIXES + f'ASK {{ ?d a pk:Direction ; skos:prefLabel "{FIRE}"@zh }}'
 ASK_NOTHING = PREFIXES + 'ASK { ?d a pk:Direction ; skos:prefLabel "不存在的方向"@zh }'
-CONSTRUCT_LABELS = PREFIXES + "CONSTRUCT { ?d skos:prefLabel ?name } WHERE { ?d a pk:Direction ; skos:prefLabel ?name }"
+CONSTRUCT_LABELS = (
+    PREFIXES + f"CONSTRUCT {{ ?d skos:prefLabel ?name }} WHERE {{ ?d a pk:Direction ; skos:prefLabel ?name {ZH} }}"
+)
 
 
 @pytest.fixture(scope="module")
