@@ -30,7 +30,7 @@ from pilotkg.api import auth
 from pilotkg.api.deps import pilot_of
 from pilotkg.api.errors import NotAcceptable, UnsupportedMediaType
 from pilotkg.errors import QueryError, UpdateForbidden
-from pilotkg.graph import QueryResult, to_jsonld
+from pilotkg.graph import QueryResult, serialize_rdf, to_jsonld
 from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
@@ -205,13 +205,13 @@ def serialize(result: QueryResult, fmt: str) -> tuple[bytes, str]:
     if fmt == "rdfxml":
         # RDF/XML is what SPARQLWrapper and rdflib's SPARQLStore ask for by default for graph
         # results; QueryResult.serialize has no RDF/XML, so it is written here from the same triples.
-        return ox.serialize(result.triples, format=ox.RdfFormat.RDF_XML) or b"", "application/rdf+xml"
+        return serialize_rdf(result.triples, ox.RdfFormat.RDF_XML), "application/rdf+xml"
     if fmt == "jsonld":  # with pilotkg's @context inline, as /id/ and the export write it
         return to_jsonld(result.triples), "application/ld+json"
     if fmt in ("nquads", "trig"):
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result.triples]
         rdf_format = ox.RdfFormat.N_QUADS if fmt == "nquads" else ox.RdfFormat.TRIG
-        return ox.serialize(quads, format=rdf_format) or b"", rdf_format.media_type
+        return serialize_rdf(quads, rdf_format), rdf_format.media_type
     return result.serialize(fmt)
 
 
@@ -303,8 +303,8 @@ def router() -> APIRouter:
                 page = yasgui_page(str(request.url_for("sparql")))
                 return Response(page, media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
             if request.method == "GET":
-                body = service_description(str(request.url_for("sparql")))
-                return Response(body, media_type="text/turtle; charset=utf-8", headers={"Vary": "Accept"})
+                description = service_description(str(request.url_for("sparql")))
+                return Response(description, media_type="text/turtle; charset=utf-8", headers={"Vary": "Accept"})
             raise QueryError("no query given", "未提供查询", where="query")
         requested = proto.default_graphs + proto.named_graphs
         auth.check_graphs(who, requested)

@@ -160,7 +160,7 @@ def evaluate(
     matching = []
     for mode in ("hybrid", "dense", "lexical"):
         say(f"matching: {mode}")
-        matching.append(match_figures(pilot, cases, mode))  # type: ignore[arg-type]
+        matching.append(match_figures(pilot, cases, mode))
     coverage = []
     if keys_path is not None and keys_path.exists():
         keys = load_keys(keys_path)

@@ -15,7 +15,7 @@ from pilotkg.graph.linkeddata import (
 )
 from pilotkg.graph.rdf import BuildSummary, add_quantity, build, build_graph
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
-from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store
+from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store, serialize_rdf
 from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
 from pilotkg.graph.vocabulary import PK, PREFIXES, add_standard_types, ontology_graph, regions_graph, shapes_graph
 
@@ -50,6 +50,7 @@ __all__ = [
     "regions_graph",
     "run_query",
     "serialize_as",
+    "serialize_rdf",
     "shapes_graph",
     "to_jsonld",
     "validate",

@@ -23,6 +23,7 @@ from rdflib import Literal as Lit
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDFS
 
 from pilotkg import iri
+from pilotkg.graph.store.base import serialize_rdf
 from pilotkg.graph.vocabulary import PREFIXES
 
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -38,7 +39,7 @@ RDF_OFFERS: list[tuple[str, RdfSyntax]] = [
     ("application/x-turtle", "turtle"),
     ("application/json", "jsonld"),
 ]
-DUMPS: dict[str, tuple[str, str]] = {  # file name → (syntax, media type)
+DUMPS: dict[str, tuple[Literal["turtle", "ntriples", "jsonld"], str]] = {  # file name → (syntax, media type)
     "policy.ttl": ("turtle", "text/turtle"),
     "policy.nt": ("ntriples", "application/n-triples"),
     "policy.jsonld": ("jsonld", "application/ld+json"),
@@ -202,7 +203,7 @@ def _compact(value: str, namespaces: list[tuple[str, str]]) -> str:
 def to_jsonld(triples: list[ox.Triple]) -> bytes:
     """JSON-LD with the inline ``@context``: node objects as Oxigraph writes them (in the triples'
     order), with property and class IRIs compacted to ``prefix:name``."""
-    expanded = json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD) or b"[]")
+    expanded = json.loads(serialize_rdf(triples, ox.RdfFormat.JSON_LD) or b"[]")
     # longest namespace first, so "id:" never shadows a longer one it prefixes
     namespaces = sorted(((p, ns) for p, ns in PREFIXES.items() if p != "id"), key=lambda x: -len(x[1]))
     nodes = []
@@ -224,4 +225,4 @@ def serialize_as(triples: list[ox.Triple], syntax: RdfSyntax) -> bytes:
     if syntax == "jsonld":
         return to_jsonld(triples)
     prefixes = None if syntax == "ntriples" else {k: v for k, v in PREFIXES.items() if k != "id"}
-    return ox.serialize(triples, format=_OX[syntax], prefixes=prefixes) or b""
+    return serialize_rdf(triples, _OX[syntax], prefixes)

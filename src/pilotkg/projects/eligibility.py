@@ -43,6 +43,7 @@ from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib import Literal as Lit
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import SH, SKOS
+from rdflib.term import Node
 
 from pilotkg import iri
 from pilotkg.policy import Corpus, PolicyDocument, Rule, RuleKind
@@ -362,13 +363,13 @@ def check_eligibility(
     for r in results.subjects(RDF.type, SH.ValidationResult):
         node, shape = results.value(r, SH.focusNode), results.value(r, SH.sourceShape)
         if not isinstance(node, URIRef) or not isinstance(shape, URIRef):
-            continue
+            continue  # projects and generated shapes are IRIs; anything else is not one of our results
         key = (node, shape)
         if node not in focus_set or key in seen:
             continue
         if shape == DEADLINE_SHAPE:
-            region = data.value(node, PK.region)
-            rule = rules.deadline_for(str(region) if region else None, int(str(data.value(node, PK.batch))))
+            region, batch = data.value(node, PK.region), data.value(node, PK.batch)
+            rule = rules.deadline_for(str(region) if region else None, int(batch)) if isinstance(batch, Lit) else None
         else:
             rule = rules.by_shape.get(shape)
         if rule is None:
@@ -429,8 +430,8 @@ def _violation(
     where = f"{source}:{lines[pid]}" if source and pid in lines else f"project/{pid}"
     n, kind = rule.limit, rule.kind
 
-    def label(o: object) -> str:
-        return str(new.value(o, SKOS.prefLabel) or o) if isinstance(o, URIRef) else str(o)
+    def label(o: Node) -> str:
+        return str(new.value(o, SKOS.prefLabel) or o)
 
     def count(p: URIRef) -> int:
         return len(set(data.objects(node, p)))

@@ -333,7 +333,7 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
     for r in members:
         u = Unit(
             name=r["uname"].value,
-            type=_UNIT_TYPE_OF[r["type"].value],  # type: ignore[arg-type]
+            type=_UNIT_TYPE_OF[r["type"].value],
             region=_region_name(r["uregion"].value) if "uregion" in r else None,
             credit_code=r["ucc"].value if "ucc" in r else None,
         )
