@@ -156,7 +156,8 @@ DEADLINE_SHAPE = PKSH["deadline"]
 
 
 def deadline_notice(corpus: Corpus) -> PolicyDocument | None:
-    """The notice whose deadlines apply (see the module docstring)."""
+    """The national notice, whose deadlines apply to every region without a notice of its own (see the
+    module docstring)."""
     rule_docs = {r.document for r in corpus.rules if r.kind in CHECKED_KINDS}
     notices = [d for d in corpus.documents if d.kind == "notice" and d.deadlines]
     notices.sort(key=lambda d: (d.parent is None, d.id not in rule_docs))
