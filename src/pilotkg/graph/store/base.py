@@ -181,7 +181,13 @@ def materialize(
     max_bytes: int | None = None,
 ) -> QueryResult:
     """pyoxigraph results → QueryResult, checking for cancellation and the size limits at every row."""
-    budget = _Budget(max_rows, max_bytes)
+    try:
+        return _materialize(res, cancel, t0, _Budget(max_rows, max_bytes))
+    finally:
+        del res  # pyoxigraph iterators are thread-bound: no frame of a raised exception may keep one
+
+
+def _materialize(res: Any, cancel: threading.Event | None, t0: float, budget: _Budget) -> QueryResult:
     if isinstance(res, ox.QueryBoolean):
         return QueryResult("boolean", boolean=bool(res), seconds=time.perf_counter() - t0)
     if isinstance(res, ox.QueryTriples) or not hasattr(res, "variables"):

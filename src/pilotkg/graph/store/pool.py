@@ -83,8 +83,15 @@ def run_job(store: ox.Store, job: Job, cancel: threading.Event | None = None) ->
     text = job.prepare(job.text)
     t0 = time.perf_counter()
     try:
-        res = store.query(text, **_dataset(job.named_graphs))
-        return materialize(res, cancel, t0, max_rows=job.max_rows, max_bytes=job.max_bytes)
+        # The result iterator is thread-bound: handed over without a local reference, so an exception's
+        # frames never keep it alive for another thread to drop.
+        return materialize(
+            store.query(text, **_dataset(job.named_graphs)),
+            cancel,
+            t0,
+            max_rows=job.max_rows,
+            max_bytes=job.max_bytes,
+        )
     except SyntaxError as exc:
         raise syntax_error(str(exc)) from exc
     except OSError as exc:
@@ -131,7 +138,7 @@ def _worker_main(conn: Connection, path: str) -> None:
     t.join()
 
 
-@dataclass
+@dataclass(eq=False)  # identity: kept in a set
 class _Worker:
     process: Any  # multiprocessing.context.SpawnProcess
     conn: Connection
@@ -176,8 +183,9 @@ class QueryPool:
     def _replace(self, w: _Worker) -> None:
         with self._lock:
             self._all.discard(w)
-            self.replaced += 1
         w.stop()
+        with self._lock:
+            self.replaced += 1
         if not self._closed:
             self._start()
 
