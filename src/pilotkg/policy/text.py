@@ -117,6 +117,12 @@ def normalize_mapped(raw: str, *, join_wraps: bool = True) -> MappedText:
     return MappedText("".join(fixed), tuple(out_offs), len(raw))
 
 
+def has_content(text: str) -> bool:
+    """True if ``text`` has at least one letter or digit: whitespace, zero-width characters, NUL and
+    other controls or punctuation alone are not a text to match or store."""
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
 def normalize(text: str) -> str:
     return normalize_mapped(text).text
 
