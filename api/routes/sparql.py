@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from pilotkg.api import auth
-from pilotkg.api.deps import pilot_of
+from pilotkg.api.deps import Runtime, pilot_of
 from pilotkg.api.errors import NotAcceptable, UnsupportedMediaType
 from pilotkg.errors import QueryError, UpdateForbidden
 from pilotkg.graph import QueryResult
@@ -258,7 +259,9 @@ def router() -> APIRouter:
         proto = await read_protocol(request)
         if proto.query is None:
             if request.method == "GET":
-                body = service_description(str(request.url_for("sparql")))
+                # The endpoint as a relative IRI (resolved against this document's own URL by any RDF
+                # parser): the Host header is never written into the answer.
+                body = service_description("")
                 return Response(body, media_type="text/turtle; charset=utf-8")
             raise QueryError("no query given", "未提供查询", where="query")
         accept = request.headers.get("accept")
@@ -269,9 +272,24 @@ def router() -> APIRouter:
         # The protocol's graph parameters can narrow the caller's view, never widen it.
         include_projects = who.sees_projects_graph and (not requested or PROJECTS_GRAPH in requested)
         settings: Settings = request.app.state.settings
-        result = await run_in_threadpool(
-            pilot.sparql, proto.query, include_projects=include_projects, timeout_s=settings.sparql_timeout_s
+        runtime: Runtime = request.app.state.runtime
+        anonymous = who.role == "anonymous"
+        # Per caller: an anonymous address, or a token's role and applicant. Token holders may use every
+        # worker (one is kept for them); an anonymous address only its small allowance.
+        caller = (
+            f"address:{request.client.host if request.client else '?'}" if anonymous else f"{who.role}:{who.applicant}"
         )
+        allowance = settings.sparql_per_caller if anonymous else max(1, settings.sparql_workers) * 2
+        with runtime.slots.hold(caller, allowance):
+            result = await run_in_threadpool(
+                functools.partial(
+                    pilot.sparql,
+                    proto.query,
+                    include_projects=include_projects,
+                    timeout_s=settings.sparql_timeout_s,
+                    limits=pilot.sparql_limits(anonymous=anonymous),
+                )
+            )
         offers = GRAPH_OFFERS if result.kind == "graph" else RESULT_OFFERS
         chosen = negotiate(accept, offers)
         if chosen is None:

@@ -98,6 +98,14 @@ class TooManyRequests(PilotkgError):
     code = "too_many_requests"
 
 
+class ServiceBusy(PilotkgError):
+    """Too much work is queued already (the encoder, the query workers): try again shortly."""
+
+    http_status = 503
+    exit_code = 12
+    code = "busy"
+
+
 class QueryTimeout(PilotkgError):
     http_status = 503
     exit_code = 8

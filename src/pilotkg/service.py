@@ -6,15 +6,16 @@ pays for them at start-up and not per request.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pilotkg import iri
-from pilotkg.errors import AccessDenied, NotFoundError, PilotkgError, ShapeViolation, StoreError
+from pilotkg.errors import AccessDenied, NotFoundError, PilotkgError, ServiceBusy, ShapeViolation, StoreError
 from pilotkg.graph import (
     BuildSummary,
     ExportFormat,
@@ -72,8 +73,55 @@ from pilotkg.settings import Settings
 from pilotkg.vectors import Embedder, VectorIndex, build_model, ensure_model, get_embedder, open_index
 
 Progress = Callable[[str], None]
+# Projects embedded per turn at the encoder gate when indexing (an interactive request waits at most one turn).
+_INDEX_BATCH = 16
 # Stored points compared per index request, and projects re-indexed per batch, by the doctor.
 _DOCTOR_CHUNK = 500
+
+
+class EncoderGate:
+    """Fair turns at the encoder (one model, one pass at a time). Interactive requests (match, check,
+    search) go before batch work (an import's projects, indexing), which takes one small turn at a time;
+    at most ``max_waiting`` interactive requests wait, later ones get 503 at once instead of piling up."""
+
+    def __init__(self, max_waiting: int) -> None:
+        self.max_waiting = max(1, max_waiting)
+        self._cond = threading.Condition()
+        self._busy = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def interactive(self) -> Iterator[None]:
+        with self._cond:
+            if self._busy and self._waiting >= self.max_waiting:
+                raise ServiceBusy("the encoder is busy; try again shortly", "编码器正忙，请稍后重试", where="encoder")
+            self._waiting += 1
+            try:
+                while self._busy:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        with self._cond:
+            while self._busy or self._waiting:
+                self._cond.wait()
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
 
 
 @dataclass(frozen=True)
@@ -164,6 +212,7 @@ class Pilot:
         self._matcher: Matcher | None = None
         self._checker: CoverageChecker | None = None
         self._rules: RuleSet | None = None
+        self.gate = EncoderGate(settings.encoder_queue)
 
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = False, serving: bool = False) -> Pilot:
@@ -281,6 +330,10 @@ class Pilot:
 
     # --- matching and checking ---
     def match(self, text: str, top: int = 3) -> MatchResult:
+        with self.gate.interactive():
+            return self._match(text, top)
+
+    def _match(self, text: str, top: int) -> MatchResult:
         result = self.matcher.match(text, top=top)
         for d in result.directions:  # evidence quotes the user's own text, not the normalised one
             for e in d.evidence:
@@ -288,15 +341,20 @@ class Pilot:
         return result
 
     def check(self, text: str, direction: int | None = None, top: int = 1) -> list[CoverageReport]:
+        with self.gate.interactive():
+            return self._check(text, direction, top)
+
+    def _check(self, text: str, direction: int | None, top: int) -> list[CoverageReport]:
         if direction is not None:
             self.corpus.direction(direction)  # NotFoundError for a number the guide doesn't have
             numbers = [direction]
         else:
-            numbers = [d.number for d in self.match(text, top=top).directions[:top]]
+            numbers = [d.number for d in self._match(text, top).directions[:top]]
         return [self.checker.check(text, n) for n in numbers]
 
     def search(self, q: str, limit: int = 10, kinds: list[str] | None = None) -> list[SearchHit]:
-        return search(q, self.embedder, self.index, self.tokenizer, limit=limit, kinds=kinds)
+        with self.gate.interactive():
+            return search(q, self.embedder, self.index, self.tokenizer, limit=limit, kinds=kinds)
 
     # --- SPARQL ---
     def sparql(
@@ -320,14 +378,16 @@ class Pilot:
 
     def sparql_limits(self, *, anonymous: bool) -> SparqlLimits:
         if not anonymous:
-            return SparqlLimits()
+            return SparqlLimits(priority=True)
         return SparqlLimits(max_rows=self.settings.anonymous_max_rows, max_bytes=self.settings.anonymous_max_bytes)
 
     # --- projects ---
     def enrich(self, project: ProjectIn) -> Enrichment:
-        """The matcher's best direction and the checklist of the chosen direction, stored with a project."""
-        best = self.match(project.description, top=1)
-        report = self.checker.check(project.description, project.direction)
+        """The matcher's best direction and the checklist of the chosen direction, stored with a project.
+        One project at a time through the encoder gate, after any waiting interactive request."""
+        with self.gate.batch():
+            best = self._match(project.description, 1)
+            report = self.checker.check(project.description, project.direction)
         return Enrichment(
             matched_direction=best.directions[0].number,
             confidence=best.confidence,
@@ -408,8 +468,15 @@ class Pilot:
 
     # --- similar projects (pilotkg.projects.similar) ---
     def index_projects(self, projects: Sequence[ProjectIn], progress: Callable[[int, int], None] | None = None) -> int:
-        """Put projects into the similar-project collection (re-indexing an id replaces its point)."""
-        return index_projects(self.index, self.embedder, self.tokenizer, projects, progress=progress)
+        """Put projects into the similar-project collection (re-indexing an id replaces its point), a
+        small batch at a time through the encoder gate so that interactive requests get in between."""
+        done = 0
+        for k in range(0, len(projects), _INDEX_BATCH):
+            with self.gate.batch():
+                done += index_projects(self.index, self.embedder, self.tokenizer, projects[k : k + _INDEX_BATCH])
+            if progress is not None:
+                progress(min(k + _INDEX_BATCH, len(projects)), len(projects))
+        return done
 
     def reindex_projects(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Index every stored project (e.g. ones imported before similar-project search existed)."""
@@ -418,7 +485,8 @@ class Pilot:
     def similar_to_text(
         self, text: str, filters: SimilarFilters | None = None, *, owner: str | None = None, limit: int = 10
     ) -> list[SimilarProject]:
-        return similar_to_text(self.index, self.embedder, self.tokenizer, text, filters, owner=owner, limit=limit)
+        with self.gate.interactive():
+            return similar_to_text(self.index, self.embedder, self.tokenizer, text, filters, owner=owner, limit=limit)
 
     def similar_to_project(
         self, project_id: str, filters: SimilarFilters | None = None, *, owner: str | None = None, limit: int = 10

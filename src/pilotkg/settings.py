@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     sparql_workers: int = Field(
         2, description="Worker processes that run users' SPARQL in `pilotkg serve` (killed at the time limit)"
     )
-    sparql_per_caller: int = Field(1, description="SPARQL queries one anonymous caller (address) may run at once")
+    sparql_per_caller: int = Field(4, description="SPARQL queries one anonymous caller (address) may run at once")
     anonymous_max_rows: int = Field(10_000, description="Result rows an anonymous SPARQL query may return")
     anonymous_max_bytes: int = Field(5_000_000, description="Result size (value characters) for anonymous queries")
     max_body_bytes: int = Field(2_000_000, description="Largest request body accepted (project batches included)")

@@ -176,6 +176,7 @@ def run_query(
         named_graphs=allowed_graphs,
         max_rows=limits.max_rows,
         max_bytes=limits.max_bytes,
+        priority=limits.priority,
     )
 
 

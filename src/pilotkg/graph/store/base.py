@@ -249,6 +249,7 @@ class GraphStore(Protocol):
         named_graphs: Sequence[str] | None,
         max_rows: int | None = None,
         max_bytes: int | None = None,
+        priority: bool = False,
     ) -> QueryResult:
         """A user's query: ``prepare`` (parse, check, maybe rewrite) runs where the query runs, which for
         the embedded store is a worker process that is killed at the time limit."""
@@ -368,6 +369,7 @@ class SparqlLimits:
     max_not: int = 64  # '!' (each one nests an expression)
     max_rows: int | None = None  # result rows (None: unlimited)
     max_bytes: int | None = None  # result size, counted as the characters of the values
+    priority: bool = False  # token holders: may use the query worker kept free for them
 
 
 # Keywords whose every occurrence adds a level to the algebra (or a sub-query).

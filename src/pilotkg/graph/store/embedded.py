@@ -176,6 +176,7 @@ class EmbeddedStore(SparqlUpdates):
         named_graphs: Sequence[str] | None,
         max_rows: int | None = None,
         max_bytes: int | None = None,
+        priority: bool = False,
     ) -> QueryResult:
         job = Job(
             sparql,
@@ -184,6 +185,7 @@ class EmbeddedStore(SparqlUpdates):
             self.generation,
             max_rows,
             max_bytes,
+            priority,
         )
         if self._pool is not None:
             return self._pool.run(job, timeout_s)

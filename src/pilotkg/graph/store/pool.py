@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
-import queue
 import sys
 import threading
 import time
@@ -28,7 +27,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from pilotkg.errors import PilotkgError, QueryError, StoreError
+from pilotkg.errors import PilotkgError, QueryError, ServiceBusy, StoreError
 from pilotkg.graph.store.base import QueryResult, materialize, syntax_error, timeout_error
 
 Prepare = Callable[[str], str]
@@ -68,6 +67,7 @@ class Job:
     generation: int
     max_rows: int | None
     max_bytes: int | None
+    priority: bool = False  # may use the worker kept free for token holders
 
 
 def _dataset(named_graphs: list[str] | None) -> dict[str, Any]:
@@ -159,7 +159,10 @@ class QueryPool:
         self.size = max(1, size)
         self.wait_s = wait_s
         self._ctx = mp.get_context("spawn")  # fork would copy the server's threads and locks
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        # One worker is kept for priority jobs (token holders), so anonymous load never locks reviewers out.
+        self.reserve = 1 if self.size > 1 else 0
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -178,7 +181,25 @@ class QueryPool:
                 w.stop()
                 return
             self._all.add(w)
-        self._idle.put(w)
+        self._release(w)
+
+    def _release(self, w: _Worker) -> None:
+        with self._cond:
+            self._idle.append(w)
+            self._cond.notify_all()
+
+    def _acquire(self, priority: bool) -> _Worker:
+        deadline = time.monotonic() + self.wait_s
+        with self._cond:
+            while True:
+                if len(self._idle) > (0 if priority else self.reserve):
+                    return self._idle.pop()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ServiceBusy(
+                        "every query worker is busy; try again shortly", "所有查询进程都在忙，请稍后重试", where="query"
+                    )
+                self._cond.wait(remaining)
 
     def _replace(self, w: _Worker) -> None:
         with self._lock:
@@ -190,12 +211,7 @@ class QueryPool:
             self._start()
 
     def run(self, job: Job, timeout_s: float | None) -> QueryResult:
-        try:
-            w = self._idle.get(timeout=self.wait_s)
-        except queue.Empty:
-            raise StoreError(
-                "every query worker is busy; try again shortly", "所有查询进程都在忙，请稍后重试", where="query"
-            ) from None
+        w = self._acquire(job.priority)
         healthy = False
         try:
             w.conn.send(job)
@@ -212,7 +228,7 @@ class QueryPool:
             healthy = True
         finally:
             if healthy:
-                self._idle.put(w)
+                self._release(w)
             else:  # killed in the background: the caller's answer does not wait for the replacement
                 threading.Thread(target=self._replace, args=(w,), daemon=True).start()
         if reply[0] == "ok":

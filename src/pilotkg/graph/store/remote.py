@@ -123,8 +123,10 @@ class RemoteStore(SparqlUpdates):
         named_graphs: Sequence[str] | None,
         max_rows: int | None = None,
         max_bytes: int | None = None,
+        priority: bool = False,
     ) -> QueryResult:
-        """The remote engine runs the query (and enforces its own limits); ``prepare`` runs here."""
+        """The remote engine runs the query (and schedules its own work); ``prepare`` runs here."""
+        del priority
         result = self.query(prepare(sparql), timeout_s=timeout_s, named_graphs=named_graphs)
         if max_rows is not None and len(result.rows) > max_rows:
             raise result_too_large("rows", max_rows)

@@ -118,13 +118,13 @@ class EdgeIndex(QdrantIndex):
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            fh.seek(0)
-            holder = fh.read().strip() or "?"
             fh.close()
+            # The holder's pid stays in the lock file for an operator (`cat .lock`), not in a message
+            # that may reach API callers.
             raise StoreError(
-                f"the vector index is open in another process or handle (pid {holder}); qdrant-edge"
+                "the vector index is open in another process or handle; qdrant-edge"
                 " allows one opener per shard — stop it, or set PILOTKG_QDRANT_URL to share a server",
-                f"向量索引已被另一进程或句柄打开（pid {holder}）；qdrant-edge 每个分片只允许一个打开者——"
+                "向量索引已被另一进程或句柄打开；qdrant-edge 每个分片只允许一个打开者——"
                 "请先停止它，或设置 PILOTKG_QDRANT_URL 使用共享服务器",
                 where=str(self._dir(collection)),
             ) from exc
