@@ -272,9 +272,13 @@ def test_malformed_protocol_requests(endpoint: str, send, status: int) -> None: 
 def test_get_without_query_is_the_service_description(endpoint: str) -> None:
     r = httpx.get(endpoint)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
-    g = rdflib.Graph().parse(data=r.text, format="turtle")
+    # the endpoint is the document itself (a relative IRI, resolved against the URL it was fetched from)
+    g = rdflib.Graph().parse(data=r.text, format="turtle", publicID=endpoint)
     sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
     assert (None, sd.endpoint, rdflib.URIRef(endpoint)) in g
+    # issue 11 item 7: the Host header is not reflected into the description
+    forged = httpx.get(endpoint, headers={"Host": "evil.example"})
+    assert forged.status_code == 200 and "evil.example" not in forged.text
     assert (None, sd.supportedLanguage, sd.SPARQL11Query) in g
 
 

@@ -15,6 +15,7 @@ reopens the store (~25 ms) when the generation of the query it gets is newer tha
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import sys
 import threading
@@ -26,14 +27,19 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
 
 from pilotkg.errors import PilotkgError, QueryError, ServiceBusy, StoreError
 from pilotkg.graph.store.base import QueryResult, materialize, syntax_error, timeout_error
 
+log = logging.getLogger("pilotkg.store")
 Prepare = Callable[[str], str]
 # Opening read-only beside a writer races its compactions: retry for this long. One retry is usually
 # enough; a writer compacting non-stop on busy cores needed up to 7 (300 opens).
 READ_ONLY_PATIENCE_S = 5.0
+# How long a new worker may take to open the store and load the parser.
+WORKER_START_S = 120.0
 # How long a query waits for a free worker before it is refused as "busy".
 WAIT_FOR_WORKER_S = 10.0
 # The rdflib parser recurses ~30 Python frames per nesting level: a worker gives it room.
@@ -98,9 +104,23 @@ def run_job(store: ox.Store, job: Job, cancel: threading.Event | None = None) ->
         raise StoreError("the store failed on the query", "存储执行查询失败", where="query") from exc
 
 
+def _warm_up(path: str) -> ox.Store:
+    """Open the store and load the SPARQL parser once before taking jobs: a cold worker spends seconds
+    importing, which would count against its first query's time limit."""
+    store = open_read_only(Path(path))
+    translateQuery(parseQuery("ASK { ?s ?p ?o }"))
+    return store
+
+
 def _serve(conn: Connection, path: str) -> None:
     store: ox.Store | None = None
     generation = -1
+    try:
+        store = _warm_up(path)
+        conn.send("ready")
+    except Exception:
+        conn.send("failed")
+        return
     while True:
         try:
             job = conn.recv()
@@ -109,7 +129,7 @@ def _serve(conn: Connection, path: str) -> None:
         if job is None:
             return
         try:
-            if store is None or job.generation != generation:
+            if store is None or job.generation > generation:
                 store = None
                 store = open_read_only(Path(path))
                 generation = job.generation
@@ -167,15 +187,26 @@ class QueryPool:
         self._lock = threading.Lock()
         self._closed = False
         self.replaced = 0  # workers killed (time limit) or lost (crash) and started again
-        for _ in range(self.size):
-            self._start()
+        # The first generation the workers open; a write bumps the store's number past it.
+        for w in [self._spawn() for _ in range(self.size)]:  # started together, each waited for
+            self._start(w)
 
-    def _start(self) -> None:
+    def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(target=_worker_main, args=(child, str(self.path)), daemon=True, name="pilotkg-query")
         proc.start()
         child.close()
-        w = _Worker(proc, parent)
+        return _Worker(proc, parent)
+
+    def _start(self, w: _Worker | None = None) -> None:
+        """Wait for a (new) worker to be warm, then make it available."""
+        w = w or self._spawn()
+        ready = False
+        with contextlib.suppress(EOFError, OSError):
+            ready = w.conn.poll(WORKER_START_S) and w.conn.recv() == "ready"
+        if not ready:
+            w.stop()
+            raise StoreError("a query worker could not open the store", "查询进程无法打开存储", where="query workers")
         with self._lock:
             if self._closed:
                 w.stop()
