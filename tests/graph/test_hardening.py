@@ -121,7 +121,7 @@ def disk_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
 
 
 def _pool(store: EmbeddedStore) -> QueryPool:
-    pool = store._pool  # noqa: SLF001 - the test looks at the worker processes themselves
+    pool = store._pool
     assert pool is not None
     return pool
 

@@ -11,6 +11,7 @@ beyond that new queries are refused (StoreError) rather than piling up.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import traceback
@@ -227,5 +228,8 @@ class EmbeddedStore(SparqlUpdates):
             self._pool = None
         if self._store is not None and not self.read_only:
             self._store.flush()
-        # pyoxigraph has no close(): dropping the last reference releases the RocksDB lock
+        # pyoxigraph has no close(): dropping the last reference releases the RocksDB lock. The SPARQL
+        # parser (pyparsing) keeps exceptions whose frames reach back to a query's caller, so a reference
+        # can sit in a garbage cycle: collected here, or the lock outlives close().
         self._store = None
+        gc.collect()
