@@ -268,6 +268,11 @@ class QueryPool:
         _, cls, en, zh, where = reply
         raise cls(en, zh, where=where)
 
+    def available(self) -> int:
+        """Workers idle right now (a killed one counts again once its replacement is warm)."""
+        with self._cond:
+            return len(self._idle)
+
     def pids(self) -> list[int]:
         with self._lock:
             return [w.process.pid for w in self._all]
