@@ -366,14 +366,15 @@ class Pilot:
         limits: SparqlLimits | None = None,
     ) -> QueryResult:
         """A user's query on the policy graph (and the projects graph with ``include_projects``);
-        ``limits`` bound its text and its result (default: the anonymous allowance of the settings)."""
+        ``limits`` bound its text and its result (default: text limits only — the API passes the
+        caller's allowance, :meth:`sparql_limits`)."""
         graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if include_projects else [iri.POLICY_GRAPH]
         return run_query(
             self.store,
             query,
             timeout_s=timeout_s or self.settings.sparql_timeout_s,
             allowed_graphs=graphs,
-            limits=limits or self.sparql_limits(anonymous=True),
+            limits=limits or SparqlLimits(),
         )
 
     def sparql_limits(self, *, anonymous: bool) -> SparqlLimits:
@@ -465,6 +466,10 @@ class Pilot:
 
     def get_project(self, project_id: str) -> ProjectOut:
         return get_project(self.store, project_id)
+
+    def project_owner(self, project_id: str) -> tuple[bool, str | None]:
+        """``(stored, owner)``, read without the project model (works for unreadable records too)."""
+        return project_owner(self.store, project_id)
 
     # --- similar projects (pilotkg.projects.similar) ---
     def index_projects(self, projects: Sequence[ProjectIn], progress: Callable[[int, int], None] | None = None) -> int:

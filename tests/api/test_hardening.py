@@ -214,6 +214,10 @@ def test_a_stored_project_that_fails_todays_model_is_reported_not_a_500(private:
         assert r.status_code == 200 and [p["id"] for p in r.json()] == ["OK-1"]
         r = c.get("/api/projects/OLD-1", headers=AS_ALICE)
         assert r.status_code == 422 and "重新提交" in r.json()["message_zh"]
+        # another applicant learns nothing: the same 404 as for an id nobody uses
+        other, missing = c.get("/api/projects/OLD-1", headers=AS_BOB), c.get("/api/projects/NONE-1", headers=AS_BOB)
+        assert other.status_code == missing.status_code == 404
+        assert other.json()["message_en"].replace("OLD-1", "X") == missing.json()["message_en"].replace("NONE-1", "X")
         # the owner repairs it by submitting it again
         assert c.post("/api/projects", json=project("OLD-1", ALICE_NAME), headers=AS_ALICE).status_code == 200
         assert c.get("/api/projects/OLD-1", headers=AS_ALICE).json()["year"] == 2021

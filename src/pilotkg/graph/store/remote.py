@@ -155,11 +155,9 @@ class RemoteStore(SparqlUpdates):
         except httpx.TimeoutException as exc:
             raise timeout_error(timeout_s or 0) from exc
         except httpx.HTTPError as exc:
-            raise StoreError(
-                f"cannot reach the SPARQL endpoint {self.query_url}: {exc}",
-                f"无法连接 SPARQL 服务 {self.query_url}：{exc}",
-                where=self.query_url,
-            ) from exc
+            # No URL or library text in the message: it may reach API callers (the log has both).
+            log.warning("SPARQL endpoint %s unreachable: %s", self.query_url, exc)
+            raise StoreError("cannot reach the SPARQL endpoint", "无法连接 SPARQL 服务", where="store") from exc
         if resp.status_code == 400:
             raise syntax_error(_server_text(bytes(body)))
         _raise_for(resp, self.query_url, bytes(body))
