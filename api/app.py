@@ -56,7 +56,7 @@ def _open(runtime: Runtime, factory: PilotFactory) -> None:
             pilot.search("安全应急", limit=1)
             # The store is the source of truth: stored projects a killed import left unindexed are
             # indexed now, and a damaged index refuses to serve rather than answer wrong.
-            report = pilot.doctor(repair=not pilot.read_only)
+            report = pilot.doctor(repair=not pilot.read_only, records=False)  # the list logs bad records
             runtime.report = report
             if (failure := report.failure()) is not None:
                 raise failure

@@ -507,10 +507,11 @@ class Pilot:
         return similar_to_project(self.index, project_id, filters, owner=owner, limit=limit)
 
     # --- integrity (pilotkg doctor, and the server's start-up) ---
-    def doctor(self, *, repair: bool = True) -> DoctorReport:
+    def doctor(self, *, repair: bool = True, records: bool = True) -> DoctorReport:
         """Check the store and the index agree and answer right; with ``repair``, index the stored
         projects the similar-project index is missing (the store is the source of truth: a process killed
-        between the store's commit and the indexing leaves exactly that)."""
+        between the store's commit and the indexing leaves exactly that). ``records`` also reads every
+        stored project through today's model to list the ones it refuses (slow with many projects)."""
         checks: list[HealthCheck] = []
 
         def check(name: str, fn: Callable[[], tuple[bool, str, str]]) -> bool:
@@ -544,6 +545,7 @@ class Pilot:
                 return True, "every stored project is indexed", "所有已存储项目均已编入索引"
 
             check("projects-index", projects)
+        if all(c.ok for c in checks) and records:
             unreadable = unreadable_projects(self.store)
             checks.append(
                 HealthCheck(
