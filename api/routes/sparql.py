@@ -22,7 +22,7 @@ from pilotkg.api import auth
 from pilotkg.api.deps import Runtime, pilot_of
 from pilotkg.api.errors import NotAcceptable, UnsupportedMediaType
 from pilotkg.errors import QueryError, UpdateForbidden
-from pilotkg.graph import QueryResult
+from pilotkg.graph import QueryResult, serialize_rdf
 from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
@@ -192,7 +192,7 @@ def serialize(result: QueryResult, fmt: str) -> tuple[bytes, str]:
     if fmt == "rdfxml":
         # RDF/XML is what SPARQLWrapper and rdflib's SPARQLStore ask for by default for graph
         # results; QueryResult.serialize has no RDF/XML, so it is written here from the same triples.
-        return ox.serialize(result.triples, format=ox.RdfFormat.RDF_XML), "application/rdf+xml"
+        return serialize_rdf(result.triples, ox.RdfFormat.RDF_XML), "application/rdf+xml"
     return result.serialize(fmt)
 
 
@@ -261,8 +261,8 @@ def router() -> APIRouter:
             if request.method == "GET":
                 # The endpoint as a relative IRI (resolved against this document's own URL by any RDF
                 # parser): the Host header is never written into the answer.
-                body = service_description("")
-                return Response(body, media_type="text/turtle; charset=utf-8")
+                description = service_description("")
+                return Response(description, media_type="text/turtle; charset=utf-8")
             raise QueryError("no query given", "未提供查询", where="query")
         accept = request.headers.get("accept")
         if negotiate(accept, RESULT_OFFERS) is None and negotiate(accept, GRAPH_OFFERS) is None:

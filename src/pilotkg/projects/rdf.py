@@ -347,7 +347,7 @@ def _load(store: GraphStore, flt: str) -> tuple[list[ProjectOut], list[Unreadabl
         try:
             u = Unit(
                 name=r["uname"].value,
-                type=_UNIT_TYPE_OF[r["type"].value],  # type: ignore[arg-type]
+                type=_UNIT_TYPE_OF[r["type"].value],
                 region=r["uregion"].value if "uregion" in r else None,
             )
         except (ValidationError, KeyError) as exc:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pilotkg.graph.store.base import DELETE_CHUNK, INSERT_CHUNK, GraphStore, QueryResult, SparqlLimits, Term
+from pilotkg.graph.store.base import (
+    DELETE_CHUNK,
+    INSERT_CHUNK,
+    GraphStore,
+    QueryResult,
+    SparqlLimits,
+    Term,
+    serialize_rdf,
+)
 from pilotkg.graph.store.embedded import EmbeddedStore
 from pilotkg.graph.store.remote import RemoteStore
 from pilotkg.settings import Settings
@@ -26,4 +34,5 @@ __all__ = [
     "SparqlLimits",
     "Term",
     "open_store",
+    "serialize_rdf",
 ]
