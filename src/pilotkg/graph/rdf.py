@@ -29,7 +29,7 @@ from rdflib.namespace import DCTERMS, ORG, PROV, RDFS, SKOS
 
 from pilotkg import iri
 from pilotkg.errors import InputError, ShapeViolation
-from pilotkg.graph.linkeddata import describe_dataset
+from pilotkg.graph.linkeddata import VOID, describe_dataset
 from pilotkg.graph.validation import validate
 from pilotkg.graph.vocabulary import (
     ELI,
@@ -494,6 +494,9 @@ def build_policy_graph(corpus: Corpus, corpus_dir: Path) -> Graph:
     if (plan := action_plan_graph(corpus_dir)) is not None:
         add_standard_types(plan)  # its spans and build activity are prov: typed like the policy's
         g += plan
+        # the dataset description counts what is stored: the action plan too (the count replaces itself)
+        dataset = URIRef(iri.iri(iri.dataset()))
+        g.set((dataset, VOID.triples, Lit(len(g), datatype=XSD.integer)))
     return g
 
 
