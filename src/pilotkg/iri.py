@@ -70,3 +70,13 @@ def organisation(name: str) -> str:
 
 def scheme() -> str:
     return "scheme/directions"
+
+
+def concept(slug: str) -> str:
+    """A concept of the packaged thesaurus (ontology/thesaurus.ttl)."""
+    return f"concept/{_safe(slug)}"
+
+
+def domain(slug: str) -> str:
+    """A safety domain outside the programme (ontology/domains.ttl)."""
+    return f"domain/{_safe(slug)}"

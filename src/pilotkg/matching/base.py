@@ -27,10 +27,21 @@ class DirectionScore(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list, description="sentences that drive the score")
 
 
+class OtherDomain(BaseModel):
+    """A safety or emergency domain outside the programme (ontology/domains.ttl)."""
+
+    id: str = Field(description="graph id, e.g. domain/road-traffic")
+    label_zh: str
+    label_en: str
+    similarity: float = Field(description="cosine of the description with the domain")
+
+
 class MatchResult(BaseModel):
     out_of_scope: bool
+    in_scope_probability: float = Field(1.0, description="calibrated probability that the text fits the programme")
     confidence: float = Field(description="confidence of the best direction (0–1)")
     directions: list[DirectionScore]
+    nearest_domain: OtherDomain | None = Field(None, description="the nearest safety domain outside the programme")
 
 
 class RequirementCheck(BaseModel):
@@ -40,6 +51,7 @@ class RequirementCheck(BaseModel):
     section: str
     status: Status
     score: float
+    confidence: float = Field(1.0, description="calibrated probability that the shown status is right")
     evidence: list[Evidence] = Field(default_factory=list)
     means_used: list[str] = Field(default_factory=list, description="for 'means': the listed means the text uses")
     means_listed: list[str] = Field(default_factory=list)
@@ -52,6 +64,8 @@ class CoverageReport(BaseModel):
     direction_name: str
     requirements: list[RequirementCheck]
     counts: dict[str, int]
+    out_of_scope: bool = Field(False, description="the text fits no direction: no checklist is given")
+    nearest_domain: OtherDomain | None = None
 
 
 class SearchHit(BaseModel):

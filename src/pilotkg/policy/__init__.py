@@ -4,12 +4,15 @@ from pilotkg.policy.base import Article, Corpus, Direction, Group, PolicyDocumen
 from pilotkg.policy.corpus import load_corpus
 from pilotkg.policy.quantity import UNITS, Quantity, compare, extract_quantities
 from pilotkg.policy.text import (
+    Heading,
     MappedText,
     Sentence,
     Tokenizer,
     bm25_doc_vector,
     bm25_query_vector,
     domain_terms_from,
+    headings,
+    is_negated,
     normalize_mapped,
     prepare_query,
     split_clauses,
@@ -22,6 +25,7 @@ __all__ = [
     "Corpus",
     "Direction",
     "Group",
+    "Heading",
     "MappedText",
     "PolicyDocument",
     "Quantity",
@@ -36,6 +40,8 @@ __all__ = [
     "compare",
     "domain_terms_from",
     "extract_quantities",
+    "headings",
+    "is_negated",
     "load_corpus",
     "normalize_mapped",
     "prepare_query",
