@@ -17,7 +17,7 @@ import numpy as np
 
 from pilotkg.matching.base import CoverageReport, Evidence, RequirementCheck, Status
 from pilotkg.matching.features import Analysis, Reader, capability_features
-from pilotkg.matching.judge import Judgments, load_judgments
+from pilotkg.matching.judge import CAPABILITY_FEATURES, Judgments, load_judgments
 from pilotkg.matching.search import passage_text
 from pilotkg.matching.thesaurus import Thesaurus, load_thesaurus
 from pilotkg.policy import Corpus, Quantity, Requirement, Tokenizer, compare
@@ -80,7 +80,7 @@ class CoverageChecker:
     def features(self, an: Analysis, direction: int) -> tuple[list[Requirement], np.ndarray, np.ndarray]:
         reqs = self.capabilities(direction)
         if not reqs:
-            return reqs, np.zeros((0, 9)), np.zeros(0, dtype=np.int64)
+            return reqs, np.zeros((0, len(CAPABILITY_FEATURES))), np.zeros(0, dtype=np.int64)
         x, arg = capability_features(an, reqs, np.stack([self._vec[r.id] for r in reqs]), self.thesaurus)
         return reqs, x, arg
 
@@ -101,7 +101,9 @@ class CoverageChecker:
                 continue
             if an.section_at(q.start) in ("background", "limitations"):
                 continue  # the state before the project, or what it does not do
-            q_role = "latency" if measures_event_interval(text, q) else nearest_word(text, q, self.thesaurus.roles)
+            q_role = nearest_word(text, q, self.thesaurus.roles)
+            if q_role is None and measures_event_interval(text, q):
+                q_role = "latency"  # 从火情出现到…… / 震后8—10分钟: an event-to-response interval without the words
             if role is not None and q_role == role:
                 linked.append(q)
         if not linked:

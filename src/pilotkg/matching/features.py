@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pilotkg.matching.judge import CAPABILITY_FEATURES
 from pilotkg.matching.thesaurus import Thesaurus
 from pilotkg.policy import (
     Corpus,
@@ -167,7 +168,7 @@ def capability_features(
     ev = an.evidence_index
     n = len(reqs)
     if len(ev) == 0:
-        return np.zeros((n, 9)), np.full(n, -1, dtype=np.int64)
+        return np.zeros((n, len(CAPABILITY_FEATURES))), np.full(n, -1, dtype=np.int64)
     sims = an.vecs[ev] @ req_matrix.T  # evidence units × requirements
     best = sims.max(axis=0)
     arg = ev[sims.argmax(axis=0)]
@@ -177,6 +178,9 @@ def capability_features(
     z = (best - best.mean()) / sd
     usable = an.usable_text()
     share = len(ev) / max(len(an.units), 1)
+    # for each requirement: how many of the direction's requirements its best clause is closer to
+    at_best = sims[sims.argmax(axis=0)]  # row j: the best clause of requirement j against all of them
+    outranked = (at_best > best[:, None]).sum(axis=1)
     rows = []
     for j, r in enumerate(reqs):
         rb = bigrams(r.text)
@@ -185,5 +189,6 @@ def capability_features(
         used = float(any(thesaurus.used(c, usable) for c in named))
         rows.append(
             [best[j], focus[j], top2[j], z[j], lexical, used, float(r.section == "effect"), an.length, share]
+            + [float(outranked[j])]
         )
     return np.array(rows, dtype=np.float64), arg

@@ -35,6 +35,7 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "effect",  # the requirement is an 应用成效 (effect) rather than a 示范要求 (demand) (1/0)
     "length",  # log10 of the description's length in characters
     "evidence_share",  # share of the text's clauses that count as evidence (concrete, not negated, not background)
+    "outranked",  # requirements of the direction the best clause is closer to than to this one
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
@@ -42,7 +43,11 @@ SCOPE_FEATURES: tuple[str, ...] = (
     "margin_clauses",  # mean over sentences of (best requirement anywhere − nearest other domain)
     "fit_clauses",  # mean over sentences of their best requirement of the best direction
     "whole",  # best direction's whole-text cosine
-    "length",  # log10 of the length
+    "min_margin_sentence",  # the sentence leaning most to another domain: its margin
+    "share_other_sentences",  # share of sentences nearer another domain than any requirement
+    "lexical",  # best direction-level BM25 of the text
+    "gap",  # fused score of the best direction − the second's
+    "other_top3",  # mean cosine of the three nearest other domains
 )
 
 

@@ -62,15 +62,19 @@ class MatchScores:
     def scope_features(self, w: MatchWeights) -> np.ndarray:
         """``judge.SCOPE_FEATURES`` of the text, for the direction the weights rank first."""
         j = int(np.argmax(self.fused(w)))
-        length = float(np.log10(max(len(self.mapped.text), 1)))
-        margin_clauses = float(self.sentence_margin.mean()) if len(self.sentence_margin) else 0.0
+        sm = self.sentence_margin
         nearest = float(self.domain_whole.max()) if len(self.domain_whole) else 0.0
+        fused = np.sort(self.fused(w))
         values = {
             "margin_whole": float(self.whole.max()) - nearest,
-            "margin_clauses": margin_clauses,
+            "margin_clauses": float(sm.mean()) if len(sm) else 0.0,
             "fit_clauses": float(self.clauses[j]),
             "whole": float(self.whole.max()),
-            "length": length,
+            "min_margin_sentence": float(sm.min()) if len(sm) else 0.0,
+            "share_other_sentences": float((sm < 0).mean()) if len(sm) else 0.0,
+            "lexical": float(self.lexical.max()),
+            "gap": float(fused[-1] - fused[-2]) if len(fused) > 1 else 0.0,
+            "other_top3": float(np.sort(self.domain_whole)[-3:].mean()) if len(self.domain_whole) else 0.0,
         }
         return np.array([values[f] for f in SCOPE_FEATURES])
 

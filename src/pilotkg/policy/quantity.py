@@ -495,7 +495,12 @@ def compare(required: Quantity, stated: Quantity) -> Verdict:
 
 _CLAUSE_END = re.compile(r"[，,。；;！!？?\n]")
 # 从火情出现到上报指挥中心 / 火情从发生到被发现: an interval from an event to something, measured by the value
-_EVENT_INTERVAL = re.compile(r"从[^，,。；;]{1,24}?(?:到|至)|from\b[^,.;]{1,48}?\b(?:to|until)\b", re.IGNORECASE)
+# 震后8—10分钟 / 起火后35分钟: the time since an event
+_EVENT_INTERVAL = re.compile(
+    r"从[^，,。；;]{1,24}?(?:到|至)|(?:震|火|发生|触发|报警|出现|发现|灾)后[^，,。；;]{0,6}$"
+    r"|from\b[^,.;]{1,48}?\b(?:to|until)\b|\bafter\b[^,.;]{1,24}$",
+    re.IGNORECASE,
+)
 # 由2小时缩短至15分钟: the first value is the state before, the second the project's
 _BEFORE_CHANGE = re.compile(r"^\s*(?:缩短|降低|减少|压缩|下降|提升|提高|降)(?:到|至|为)")
 
