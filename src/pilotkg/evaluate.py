@@ -24,15 +24,20 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from pilotkg.errors import InputError
-from pilotkg.matching import CoverageChecker, Matcher, Mode, requirement_vectors
-from pilotkg.matching.features import Analysis
-from pilotkg.matching.judge import (
+from pilotkg.matching import (
     CAPABILITY_FEATURES,
+    SCOPE_FEATURES,
+    Analysis,
+    CoverageChecker,
     Judgments,
+    Logistic,
+    Matcher,
+    MatchScores,
     MatchWeights,
+    Mode,
     fit_logistic,
+    requirement_vectors,
 )
-from pilotkg.matching.matcher import MatchScores
 from pilotkg.policy import headings
 from pilotkg.service import Pilot
 
@@ -201,8 +206,6 @@ def harness(pilot: Pilot, cache: Path | None = None) -> Harness:
 
 
 def _default_judgments() -> Judgments:
-    from pilotkg.matching.judge import SCOPE_FEATURES, Logistic
-
     def zero(names: tuple[str, ...]) -> Logistic:
         n = len(names)
         return Logistic(features=list(names), mean=[0.0] * n, scale=[1.0] * n, coef=[0.0] * n, intercept=0.0)
@@ -261,7 +264,7 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
     # 2. scope: logistic over the scope features, cut-off with the best out-of-scope F1
     xs = np.array([d.scores.scope_features(best_w) for d in data])
     ys = np.array([1.0 if d.case.direction else 0.0 for d in data])
-    scope = fit_logistic(xs, ys, tuple(_scope_names()), l2=L2)
+    scope = fit_logistic(xs, ys, SCOPE_FEATURES, l2=L2)
     ps = scope.prob(xs)
 
     def oos_f1(cut: float) -> float:
@@ -313,12 +316,6 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
     j.means_confidence = {s: round((a + 1) / (n + 2), 2) for s, (a, n) in tallies["means"].items()}
     j.threshold_confidence = {s: round((a + 1) / (n + 2), 2) for s, (a, n) in tallies["threshold"].items()}
     return j
-
-
-def _scope_names() -> tuple[str, ...]:
-    from pilotkg.matching.judge import SCOPE_FEATURES
-
-    return SCOPE_FEATURES
 
 
 # --- scoring held-out cases ---

@@ -126,8 +126,22 @@ class Pilot:
             self.corpus.direction(direction)  # NotFoundError for a number the guide doesn't have
             numbers = [direction]
         else:
-            numbers = [d.number for d in self.match(text, top=top).directions[:top]]
-        return [self.checker.check(text, n) for n in numbers]
+            found = self.match(text, top=top)
+            if found.out_of_scope:  # no checklist for a text that fits no direction: say so, and what it is
+                best = found.directions[0]
+                return [
+                    CoverageReport(
+                        direction=best.number,
+                        direction_name=best.name,
+                        requirements=[],
+                        counts=dict.fromkeys(("addressed", "missing", "violated", "uncertain"), 0),
+                        out_of_scope=True,
+                        nearest_domain=found.nearest_domain,
+                    )
+                ]
+            numbers = [d.number for d in found.directions[:top]]
+        analysis = self.checker.reader.read(text)  # one encoder pass whatever the number of directions
+        return [self.checker.report(analysis, n) for n in numbers]
 
     def search(self, q: str, limit: int = 10, kinds: list[str] | None = None) -> list[SearchHit]:
         return search(q, self.embedder, self.index, self.tokenizer, limit=limit, kinds=kinds)

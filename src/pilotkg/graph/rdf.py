@@ -28,7 +28,7 @@ from rdflib.namespace import DCTERMS, ORG, PROV, RDFS, SKOS
 from pilotkg import iri
 from pilotkg.errors import ShapeViolation
 from pilotkg.graph.validation import validate
-from pilotkg.graph.vocabulary import ELI, OA, PK, PREFIXES, UNIT, VCARD, ontology_graph
+from pilotkg.graph.vocabulary import ELI, OA, PK, PREFIXES, UNIT, VCARD, ontology_graph, thesaurus_graph
 from pilotkg.policy import UNITS, Corpus, Quantity, Requirement, Span, load_corpus, normalize_mapped
 
 if TYPE_CHECKING:
@@ -125,6 +125,7 @@ class _Builder:
 
     def run(self) -> Graph:
         self.g += ontology_graph()
+        self.g += thesaurus_graph()  # reviewers query the checker's vocabulary where the policy is
         self.provenance()
         self.documents()
         self.scheme()

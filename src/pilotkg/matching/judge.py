@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -123,6 +124,11 @@ class Judgments(BaseModel):
 
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def artefact_path() -> Path:
+    """Where the shipped artefact lives in the installed package (``pilotkg judge fit`` writes it)."""
+    return Path(__file__).with_name(ARTEFACT)
 
 
 @cache
