@@ -33,8 +33,9 @@ from pilotkg.policy import (
 from pilotkg.vectors import Embedder
 
 MIN_NOVEL_TOKENS = 2
-# headings under which a statement is not about what the project does
-NOT_EVIDENCE_SECTIONS = ("background", "limitations")
+# headings under which a statement is not about what the project does; "title": the write-up's title line
+NOT_EVIDENCE_SECTIONS = ("background", "limitations", "title")
+TITLE_CHARS = 40  # a first line this short, not ending a sentence, above more text is the write-up's title
 # the order a heading is classified in: the more specific kinds first (存在问题 before 问题)
 SECTION_ORDER = ("limitations", "background", "plan", "promotion", "results", "construction")
 
@@ -132,7 +133,19 @@ class Reader:
         norm = mapped.text
         marks = [(h.start, section_kind(h.text, self.thesaurus.sections)) for h in headings(norm)]
 
+        first = norm.split("\n", 1)[0].strip()
+        title_end = (
+            len(norm.split("\n", 1)[0])
+            if "\n" in norm.strip()
+            and 0 < len(first) <= TITLE_CHARS
+            and first[-1] not in "。.!！?？;；"
+            and not re.match(r"[•·\-*\d(（一二三四五六七八九十]", first)  # a list item, not a title
+            else 0
+        )
+
         def section(pos: int) -> str:
+            if pos < title_end:
+                return "title"
             kind = ""
             for start, k in marks:
                 if start <= pos:
@@ -181,6 +194,8 @@ def capability_features(
     # for each requirement: how many of the direction's requirements its best clause is closer to
     at_best = sims[sims.argmax(axis=0)]  # row j: the best clause of requirement j against all of them
     outranked = (at_best > best[:, None]).sum(axis=1)
+    nearest_share = np.bincount(sims.argmax(axis=1), minlength=n) / len(ev)
+    above_text = best - float(an.unit_best[ev].mean())
     rows = []
     for j, r in enumerate(reqs):
         rb = bigrams(r.text)
@@ -189,6 +204,6 @@ def capability_features(
         used = float(any(thesaurus.used(c, usable) for c in named))
         rows.append(
             [best[j], focus[j], top2[j], z[j], lexical, used, float(r.section == "effect"), an.length, share]
-            + [float(outranked[j])]
+            + [float(outranked[j]), float(nearest_share[j]), float(above_text[j])]
         )
     return np.array(rows, dtype=np.float64), arg

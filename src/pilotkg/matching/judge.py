@@ -37,6 +37,8 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "length",  # log10 of the description's length in characters
     "evidence_share",  # share of the text's clauses that count as evidence (concrete, not negated, not background)
     "outranked",  # requirements of the direction the best clause is closer to than to this one
+    "nearest_share",  # share of the evidence clauses whose nearest requirement of the direction is this one
+    "above_text",  # best cosine − the mean over evidence clauses of their best cosine with the guide
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
