@@ -7,7 +7,6 @@ from pathlib import Path
 
 from pilotkg.evaluate import cross_validate, fit, folds, harness, load_cases, prepare, render
 
-KEYS = "direction\tkey_id\tkind\tkey\n8\t8.identify\tmust\t火情快速识别\n8\t8.response\tthreshold\t报警响应时间少于30分钟\n"
 CASES = [
     (8, "AI摄像机识别烟火，起火后5分钟内报警推送。", ["8.identify", "8.response"], [], []),
     (8, "护林员巡山，从起火到上报平均约1小时。", [], ["8.identify"], ["8.response"]),

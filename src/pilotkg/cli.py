@@ -31,7 +31,9 @@ projects_app = typer.Typer(
     help="Submitted projects: import, list (eligibility rules checked as SHACL).", no_args_is_help=True
 )
 app.add_typer(projects_app, name="projects")
-judge_app = typer.Typer(help="The fitted judgments (scope, checklist): fit them from labelled cases.", no_args_is_help=True)
+judge_app = typer.Typer(
+    help="The fitted judgments (scope, checklist): fit them from labelled cases.", no_args_is_help=True
+)
 app.add_typer(judge_app, name="judge")
 out = Console()
 err = Console(stderr=True)
@@ -331,7 +333,9 @@ def eval_(
     cases: Annotated[
         list[Path], typer.Argument(help="Labelled JSONL files (id, direction 0–16, text, addressed/missing/violated)")
     ],
-    keys: Annotated[Path | None, typer.Option(help="requirement_keys.tsv; default: beside the first cases file")] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="requirement_keys.tsv; default: beside the first cases file")
+    ] = None,
     cv: Annotated[
         int, typer.Option("--cv", min=0, help="k-fold cross-validation grouped by case (0: the shipped judgments)")
     ] = 0,
@@ -361,10 +365,14 @@ def eval_(
 @judge_app.command("fit")
 def judge_fit(
     cases: Annotated[list[Path], typer.Argument(help="Labelled JSONL files to fit on (e.g. dev.jsonl dev2.jsonl)")],
-    keys: Annotated[Path | None, typer.Option(help="requirement_keys.tsv; default: beside the first cases file")] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="requirement_keys.tsv; default: beside the first cases file")
+    ] = None,
     cv: Annotated[int, typer.Option("--cv", min=2, help="folds of the cross-validation stored with the artefact")] = 5,
     cache: Annotated[Path | None, typer.Option(help="Keep encoder outputs in this file across runs")] = None,
-    output: Annotated[Path | None, typer.Option("--out", help="Where to write; default: the package's artefact")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", help="Where to write; default: the package's artefact")
+    ] = None,
 ) -> None:
     """Fit the judgments (match weights, scope and capability models, cut-offs) on labelled cases and write
     the versioned artefact, with the data digest, the date and the cross-validated figures."""

@@ -20,7 +20,9 @@ def test_title_only_gets_no_tick(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_restating_the_policy_is_not_evidence(pilot) -> None:  # type: ignore[no-untyped-def]
-    text = "本项目建设森林草原火灾监测预警系统。实现火险预警和火情监测，提高灾前早期预警能力。实现火情快速识别和准确定位。"
+    text = (
+        "本项目建设森林草原火灾监测预警系统。实现火险预警和火情监测，提高灾前早期预警能力。实现火情快速识别和准确定位。"
+    )
     rep = pilot.checker.check(text, 8)
     assert [r.text for r in rep.requirements if r.status == "addressed"] == []
 
@@ -139,7 +141,9 @@ def test_out_of_scope_texts_are_flagged_with_the_nearest_domain(pilot) -> None: 
 
 
 def test_in_scope_text_names_a_nearest_domain_too(pilot) -> None:  # type: ignore[no-untyped-def]
-    res = pilot.match("煤矿井下部署瓦斯、一氧化碳和顶板压力传感器，数据接入工业互联网平台，AI模型实时预警瓦斯和顶板灾害。")
+    res = pilot.match(
+        "煤矿井下部署瓦斯、一氧化碳和顶板压力传感器，数据接入工业互联网平台，AI模型实时预警瓦斯和顶板灾害。"
+    )
     assert not res.out_of_scope and res.in_scope_probability >= 0.5
     assert res.nearest_domain is not None and res.nearest_domain.label_zh and res.nearest_domain.label_en
 

@@ -28,7 +28,7 @@ from pilotkg.vectors import Embedder
 # (not fitted: one significant digit, below the fitted model's typical confidence for a clear missing).
 NO_EVIDENCE_CONFIDENCE = 0.9
 # Evidence for a row is the best clause unless another clause, not yet shown for a row, is this close.
-DISTINCT_EVIDENCE_SLACK = 0.02
+DISTINCT_EVIDENCE_SLACK = 0.01
 
 
 @dataclass
@@ -137,7 +137,11 @@ class CoverageChecker:
             status, conf = j.capability_status(float(p))
             ev = self._evidence(an, shown.get(r.id, -1)) if status != "missing" else []
             checks[r.id] = RequirementCheck(
-                **base, status=status, score=round(float(p), 4), confidence=round(conf, 4), evidence=ev  # type: ignore[arg-type]
+                **base,
+                status=status,
+                score=round(float(p), 4),
+                confidence=round(conf, 4),
+                evidence=ev,
             )
         for r in d.requirements:
             base = {"id": r.id, "text": r.span.text, "kind": r.kind, "section": r.section}
@@ -170,7 +174,9 @@ class CoverageChecker:
                     stated=v.stated.text if v.stated else None,
                 )
         ordered = [checks[r.id] for r in d.requirements]
-        counts = {s: sum(1 for c in ordered if c.status == s) for s in ("addressed", "missing", "violated", "uncertain")}
+        counts = {
+            s: sum(1 for c in ordered if c.status == s) for s in ("addressed", "missing", "violated", "uncertain")
+        }
         return CoverageReport(direction=d.number, direction_name=d.name, requirements=ordered, counts=counts)
 
     def _distinct_evidence(

@@ -161,9 +161,7 @@ class Reader:
                 for a, b in parts:
                     if b - a >= 4:
                         c = s.text[a:b]
-                        units.append(
-                            Unit(c, s.start + a, s.start + b, sec, False, is_negated(c), self.concrete(c))
-                        )
+                        units.append(Unit(c, s.start + a, s.start + b, sec, False, is_negated(c), self.concrete(c)))
         vecs = (
             np.asarray(self.embedder.embed_queries([u.text for u in units]), dtype=np.float32)
             if units
@@ -202,8 +200,20 @@ def capability_features(
         lexical = len(rb & an.text_bigrams) / max(len(rb), 1)
         named = thesaurus.concepts_of(r.text)
         used = float(any(thesaurus.used(c, usable) for c in named))
-        rows.append(
-            [best[j], focus[j], top2[j], z[j], lexical, used, float(r.section == "effect"), an.length, share]
-            + [float(outranked[j]), float(nearest_share[j]), float(above_text[j])]
-        )
+        values = {
+            "sim": best[j],
+            "focus": focus[j],
+            "support": top2[j],
+            "z": z[j],
+            "lexical": lexical,
+            "thesaurus": used,
+            "effect": float(r.section == "effect"),
+            "length": an.length,
+            "evidence_share": share,
+            "outranked": float(outranked[j]),
+            "nearest_share": float(nearest_share[j]),
+            "above_text": float(above_text[j]),
+            "evidence_count": math.log1p(len(ev)),
+        }
+        rows.append([float(values[f]) for f in CAPABILITY_FEATURES])
     return np.array(rows, dtype=np.float64), arg

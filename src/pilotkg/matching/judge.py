@@ -12,7 +12,6 @@ precision for that status).
 
 from __future__ import annotations
 
-import math
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from pilotkg.errors import InputError
+from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
 ARTEFACT_VERSION = 1
@@ -39,6 +39,7 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "outranked",  # requirements of the direction the best clause is closer to than to this one
     "nearest_share",  # share of the evidence clauses whose nearest requirement of the direction is this one
     "above_text",  # best cosine − the mean over evidence clauses of their best cosine with the guide
+    "evidence_count",  # log(1 + evidence clauses): the more clauses, the higher the best cosine by chance
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
@@ -117,15 +118,11 @@ class Judgments(BaseModel):
     threshold_confidence: dict[str, float] = Field(default_factory=dict)
     cv: dict[str, dict[str, float]] = Field(default_factory=dict, description="cross-validated figures")
 
-    def capability_status(self, p: float) -> tuple[str, float]:
+    def capability_status(self, p: float) -> tuple[Status, float]:
         """(status, confidence) for P(addressed) = p."""
         if abs(p - self.capability_cut) < self.band:
             return "uncertain", max(p, 1 - p)
         return ("addressed", p) if p >= self.capability_cut else ("missing", 1 - p)
-
-
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 def artefact_path() -> Path:

@@ -212,7 +212,10 @@ class Matcher:
             confidence=directions[0].score,
             directions=directions,
             nearest_domain=OtherDomain(
-                id=dom.id, label_zh=dom.label_zh, label_en=dom.label_en, similarity=round(float(ms.domain_whole[nearest]), 4)
+                id=dom.id,
+                label_zh=dom.label_zh,
+                label_en=dom.label_en,
+                similarity=round(float(ms.domain_whole[nearest]), 4),
             ),
         )
 

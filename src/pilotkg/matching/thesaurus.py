@@ -125,7 +125,9 @@ def load_thesaurus() -> Thesaurus:
         )
         if (s, SKOS.inScheme, means) in g:
             narrower = tuple(sorted(iri.gid(str(o)).split("/", 1)[1] for o in g.objects(s, SKOS.narrower)))
-            concepts[cid] = Concept(cid, _lit(g, s, SKOS.prefLabel, "zh"), _lit(g, s, SKOS.prefLabel, "en"), labels, narrower)
+            concepts[cid] = Concept(
+                cid, _lit(g, s, SKOS.prefLabel, "zh"), _lit(g, s, SKOS.prefLabel, "en"), labels, narrower
+            )
         elif (s, SKOS.inScheme, roles_scheme) in g:
             roles[cid.removeprefix("role-")] = labels
         elif (s, SKOS.inScheme, sections_scheme) in g:

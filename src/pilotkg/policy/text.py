@@ -191,10 +191,14 @@ def split_clauses(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-_HEADING_MARK = re.compile(r"^\s*(?:#+\s*|[(（]?[一二三四五六七八九十]+[)）、.．]|\d{1,2}\s*[.．、)）](?!\d)|第[一二三四五六七八九十]+[章部分节])")
+_HEADING_MARK = re.compile(
+    r"^\s*(?:#+\s*|[(（]?[一二三四五六七八九十]+[)）、.．]|\d{1,2}\s*[.．、)）](?!\d)|第[一二三四五六七八九十]+[章部分节])"
+)
 _BRACKET_HEADING = re.compile(r"^\s*[【\[]([^】\]]{1,16})[】\]]")
 # Negation that takes a statement back (尚未接入, 不与……联网, 暂未考虑; not 未来 "future" or 未满 "under").
-_NEGATION = re.compile(r"尚未|暂未|并未|未能|未曾|没有|缺乏|缺少|暂不|不具备|不与|不含|不包括|不涉及|无法|未(?![来满知])")
+_NEGATION = re.compile(
+    r"尚未|暂未|并未|未能|未曾|没有|缺乏|缺少|暂不|不具备|不与|不含|不包括|不涉及|无法|未(?![来满知])"
+)
 _NEGATION_EN = re.compile(r"\b(?:not|no|without|lacks?|yet to)\b", re.IGNORECASE)
 
 
@@ -214,8 +218,10 @@ def headings(text: str, *, max_chars: int = 24) -> list[Heading]:
         m = _BRACKET_HEADING.match(line)
         if m:
             out.append(Heading(m.group(1).strip(), pos))
-        elif 0 < len(stripped) <= max_chars and stripped[-1] not in "。.;；!！?？,，" and (
-            _HEADING_MARK.match(line) or stripped[-1] in ":："
+        elif (
+            0 < len(stripped) <= max_chars
+            and stripped[-1] not in "。.;；!！?？,，"
+            and (_HEADING_MARK.match(line) or stripped[-1] in ":：")
         ):
             words = _HEADING_MARK.sub("", stripped).strip(" :：")
             if words:
