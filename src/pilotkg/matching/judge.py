@@ -6,8 +6,8 @@ the cross-validated figures and the date. The product reads the artefact, never 
 * ``scope``: P(a description fits the programme | its features) — see ``SCOPE_FEATURES``.
 
 A probability within ``band`` of the cut-off is reported as ``uncertain``; the confidence shown with a
-status is the model's probability of that status (for the rule-based kinds, the rule's cross-validated
-precision for that status).
+status is the model's probability of that status (for the rule-based kinds, which fit nothing, the rule's
+precision for that status on the fitting cases, with a +1/+2 prior).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class Judgments(BaseModel):
     scope: Logistic
     scope_cut: float = Field(0.5, description="P(in scope) below this → out of scope")
     match: MatchWeights = Field(default_factory=MatchWeights)
-    # P(status is right | the rule said status), cross-validated, for the rule-based kinds
+    # P(status is right | the rule said status) on the fitting cases, for the rule-based kinds
     means_confidence: dict[str, float] = Field(default_factory=dict)
     threshold_confidence: dict[str, float] = Field(default_factory=dict)
     cv: dict[str, dict[str, float]] = Field(default_factory=dict, description="cross-validated figures")
