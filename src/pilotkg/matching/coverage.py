@@ -20,8 +20,16 @@ from pilotkg.matching.features import Analysis, Reader, capability_features
 from pilotkg.matching.judge import CAPABILITY_FEATURES, Judgments, load_judgments
 from pilotkg.matching.search import passage_text
 from pilotkg.matching.thesaurus import Thesaurus, load_thesaurus
-from pilotkg.policy import Corpus, Quantity, Requirement, Tokenizer, compare
-from pilotkg.policy.quantity import is_prior_value, measures_event_interval, nearest_word
+from pilotkg.policy import (
+    Corpus,
+    Quantity,
+    Requirement,
+    Tokenizer,
+    compare,
+    is_prior_value,
+    measures_event_interval,
+    nearest_word,
+)
 from pilotkg.vectors import Embedder
 
 # A text with no clause about the project misses every capability; this is the confidence shown then

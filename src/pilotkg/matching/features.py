@@ -29,13 +29,13 @@ from pilotkg.policy import (
     prepare_query,
     split_clauses,
     split_sentences,
+    title_end,
 )
 from pilotkg.vectors import Embedder
 
 MIN_NOVEL_TOKENS = 2
 # headings under which a statement is not about what the project does; "title": the write-up's title line
 NOT_EVIDENCE_SECTIONS = ("background", "limitations", "title")
-TITLE_CHARS = 40  # a first line this short, not ending a sentence, above more text is the write-up's title
 # the order a heading is classified in: the more specific kinds first (存在问题 before 问题)
 SECTION_ORDER = ("limitations", "background", "plan", "promotion", "results", "construction")
 
@@ -133,18 +133,10 @@ class Reader:
         norm = mapped.text
         marks = [(h.start, section_kind(h.text, self.thesaurus.sections)) for h in headings(norm)]
 
-        first = norm.split("\n", 1)[0].strip()
-        title_end = (
-            len(norm.split("\n", 1)[0])
-            if "\n" in norm.strip()
-            and 0 < len(first) <= TITLE_CHARS
-            and first[-1] not in "。.!！?？;；"
-            and not re.match(r"[•·\-*\d(（一二三四五六七八九十]", first)  # a list item, not a title
-            else 0
-        )
+        title = title_end(norm)  # the write-up's title restates the direction: not evidence
 
         def section(pos: int) -> str:
-            if pos < title_end:
+            if pos < title:
                 return "title"
             kind = ""
             for start, k in marks:

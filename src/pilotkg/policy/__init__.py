@@ -2,7 +2,15 @@
 
 from pilotkg.policy.base import Article, Corpus, Direction, Group, PolicyDocument, Requirement, Rule, RuleKind, Span
 from pilotkg.policy.corpus import load_corpus
-from pilotkg.policy.quantity import UNITS, Quantity, compare, extract_quantities
+from pilotkg.policy.quantity import (
+    UNITS,
+    Quantity,
+    compare,
+    extract_quantities,
+    is_prior_value,
+    measures_event_interval,
+    nearest_word,
+)
 from pilotkg.policy.text import (
     Heading,
     MappedText,
@@ -17,6 +25,7 @@ from pilotkg.policy.text import (
     prepare_query,
     split_clauses,
     split_sentences,
+    title_end,
 )
 
 __all__ = [
@@ -42,9 +51,13 @@ __all__ = [
     "extract_quantities",
     "headings",
     "is_negated",
+    "is_prior_value",
     "load_corpus",
+    "measures_event_interval",
+    "nearest_word",
     "normalize_mapped",
     "prepare_query",
     "split_clauses",
     "split_sentences",
+    "title_end",
 ]

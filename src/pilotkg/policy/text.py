@@ -230,6 +230,24 @@ def headings(text: str, *, max_chars: int = 24) -> list[Heading]:
     return out
 
 
+_LIST_ITEM = re.compile(r"[•·\-*\d(（一二三四五六七八九十]")
+
+
+def title_end(text: str, *, max_chars: int = 40) -> int:
+    """Where the title line of a multi-line write-up ends (0 when there is none): a first line this short,
+    not ending a sentence and not a list item, above more text (项目名称：某县森林火灾智能监测预警系统)."""
+    first_raw = text.split("\n", 1)[0]
+    first = first_raw.strip()
+    if (
+        "\n" in text.strip()
+        and 0 < len(first) <= max_chars
+        and first[-1] not in "。.!！?？;；"
+        and not _LIST_ITEM.match(first)
+    ):
+        return len(first_raw)
+    return 0
+
+
 def is_negated(clause: str) -> bool:
     """Does the clause say the thing is *not* done (尚未接入, 不与……联网, has no …)?"""
     return bool(_NEGATION.search(clause) or _NEGATION_EN.search(clause))
