@@ -81,7 +81,10 @@ def test_bm25_vectors() -> None:
 def test_writeup_headings_title_and_negation() -> None:
     from pilotkg.policy import headings, is_negated, title_end
 
-    text = "项目名称：某县森林火灾监测\n一、项目背景\n人工瞭望为主。\n（二）建设内容：\n部署摄像机。\n【预期成效】报警提速。"
+    text = (
+        "项目名称：某县森林火灾监测\n一、项目背景\n人工瞭望为主。\n（二）建设内容：\n部署摄像机。\n"
+        "【预期成效】报警提速。"
+    )
     assert [h.text for h in headings(text)] == ["项目背景", "建设内容", "预期成效"]
     assert text[headings(text)[0].start :].startswith("一、项目背景")
     assert title_end(text) == len("项目名称：某县森林火灾监测")
