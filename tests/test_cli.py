@@ -136,3 +136,30 @@ def test_model_build_is_idempotent_and_refuses_a_foreign_folder(
     get_settings.cache_clear()
     assert res.exit_code != 0 and str(foreign) in res.output, res.output
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+
+
+def test_a_second_guide_builds_into_a_fresh_data_dir_without_a_second_model(
+    built_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's example: PILOTKG_CORPUS_DIR=guide2022/ PILOTKG_DATA_DIR=data2022/ pilotkg build."""
+    guide = tmp_path / "guide2022"
+    guide.mkdir()
+    raw = (REPO / "corpus" / "2021-safety-emergency-pilot-notice.txt").read_text(encoding="utf-8")
+    (guide / "guide.txt").write_text(raw.replace("报警响应时间少于30分钟", "报警响应时间少于20分钟"), encoding="utf-8")
+    model = built_settings.resolved_model_dir
+    manifest_before = (model / "pilotkg-model.json").stat().st_mtime_ns
+    monkeypatch.setenv("PILOTKG_CORPUS_DIR", str(guide))
+    monkeypatch.setenv("PILOTKG_DATA_DIR", str(tmp_path / "data2022"))
+    monkeypatch.setenv("PILOTKG_MODEL_DIR", str(model))  # the shared folder (per-user cache by default)
+    get_settings.cache_clear()
+    try:
+        res = runner.invoke(app, ["build"])
+        assert res.exit_code == 0, res.output
+        q = "SELECT ?v WHERE { ?q <https://w3id.org/pilotkg/def#value> ?v } ORDER BY ?v"
+        values = runner.invoke(app, ["query", q, "--format", "csv"])
+    finally:
+        get_settings.cache_clear()
+    assert values.exit_code == 0, values.output
+    assert "20" in values.stdout.split() and "30" not in values.stdout.split()
+    assert not (tmp_path / "data2022" / "models").exists()  # no second 470 MB model
+    assert (model / "pilotkg-model.json").stat().st_mtime_ns == manifest_before

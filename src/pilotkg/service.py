@@ -12,10 +12,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from pilotkg import iri
-from pilotkg.errors import NotFoundError, ShapeViolation
+from pilotkg.errors import AccessDenied, NotFoundError, ShapeViolation
+from pilotkg.graph import (
+    BuildSummary,
+    ExportFormat,
+    GraphStore,
+    QueryResult,
+    ValidationReport,
+    build_graph,
+    export,
+    open_store,
+    run_query,
+    validate,
+)
+from pilotkg.graph import build as build_graph_into_store
 from pilotkg.matching import (
     POLICY,
     CoverageChecker,
@@ -29,12 +41,30 @@ from pilotkg.matching import (
     tokenizer_for,
 )
 from pilotkg.policy import Article, Corpus, Direction, Tokenizer, load_corpus
-from pilotkg.projects import Enrichment, ImportReport, ProjectIn, ProjectOut
+from pilotkg.projects import (
+    PROJECTS,
+    EligibilityReport,
+    Enrichment,
+    ImportProgress,
+    ImportReport,
+    ProjectIn,
+    ProjectOut,
+    RuleSet,
+    SimilarFilters,
+    SimilarProject,
+    compile_rules,
+    get_project,
+    import_file,
+    import_projects,
+    index_projects,
+    list_projects,
+    policy_text,
+    read_projects,
+    similar_to_project,
+    similar_to_text,
+)
 from pilotkg.settings import Settings
-from pilotkg.vectors import Embedder, VectorIndex, get_embedder, open_index
-
-if TYPE_CHECKING:
-    from pilotkg.projects import SimilarFilters, SimilarProject
+from pilotkg.vectors import Embedder, VectorIndex, build_model, ensure_model, get_embedder, open_index
 
 Progress = Callable[[str], None]
 
@@ -69,33 +99,119 @@ def build_index(settings: Settings, corpus: Corpus | None = None, progress: Prog
 
 
 class Pilot:
-    def __init__(self, settings: Settings, corpus: Corpus, embedder: Embedder, index: VectorIndex) -> None:
+    """The facade. Every part opens on first use, so a command pays only for what it needs: listing
+    directions parses the corpus, a SPARQL query opens the store, matching loads the model and index.
+    ``read_only`` opens the store and index read-only (a CLI beside a running server)."""
+
+    def __init__(self, settings: Settings, *, read_only: bool = False) -> None:
         self.settings = settings
-        self.corpus = corpus
-        self.embedder = embedder
-        self.index = index
-        self.tokenizer: Tokenizer = tokenizer_for(corpus)
-        index.check_model(POLICY, embedder.name, embedder.dim)
-        vectors = requirement_vectors(index, corpus)  # read once, shared by matcher and checker
-        self.matcher = Matcher(corpus, embedder, index, self.tokenizer, vectors=vectors)
-        self.checker = CoverageChecker(corpus, embedder, self.tokenizer, vectors=vectors)
-        self._store: Any = None
-        self._store_lock = threading.Lock()
+        self.read_only = read_only
+        self._lock = threading.RLock()  # concurrent first requests must not race to open a part
+        self._corpus: Corpus | None = None
+        self._tokenizer: Tokenizer | None = None
+        self._embedder: Embedder | None = None
+        self._index: VectorIndex | None = None
+        self._store: GraphStore | None = None
+        self._matcher: Matcher | None = None
+        self._checker: CoverageChecker | None = None
+        self._rules: RuleSet | None = None
 
     @classmethod
-    def open(cls, settings: Settings) -> Pilot:
-        corpus = load_corpus(settings.corpus_dir)
-        return cls(settings, corpus, get_embedder(settings), open_index(settings))
+    def open(cls, settings: Settings, *, read_only: bool = False) -> Pilot:
+        return cls(settings, read_only=read_only)
+
+    # --- parts, opened on first use ---
+    @property
+    def corpus(self) -> Corpus:
+        with self._lock:
+            if self._corpus is None:
+                self._corpus = load_corpus(self.settings.corpus_dir)
+            return self._corpus
 
     @property
-    def store(self) -> Any:
-        """The RDF store, opened read-write on first use: a server is the one writer."""
-        with self._store_lock:  # concurrent first requests must not race to take the store's lock
-            if self._store is None:
-                from pilotkg.graph import open_store
+    def tokenizer(self) -> Tokenizer:
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = tokenizer_for(self.corpus)
+            return self._tokenizer
 
-                self._store = open_store(self.settings)
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = get_embedder(self.settings)
+            return self._embedder
+
+    @property
+    def index(self) -> VectorIndex:
+        with self._lock:
+            if self._index is None:
+                index = open_index(self.settings, read_only=self.read_only)
+                try:
+                    index.check_model(POLICY, self.embedder.name, self.embedder.dim)
+                except BaseException:
+                    index.close()
+                    raise
+                self._index = index
+            return self._index
+
+    @property
+    def store(self) -> GraphStore:
+        """The RDF store: read-write unless the Pilot is read-only (a server is the one writer)."""
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.settings, read_only=self.read_only)
             return self._store
+
+    @property
+    def matcher(self) -> Matcher:
+        self._open_matching()
+        assert self._matcher is not None
+        return self._matcher
+
+    @property
+    def checker(self) -> CoverageChecker:
+        self._open_matching()
+        assert self._checker is not None
+        return self._checker
+
+    def _open_matching(self) -> None:
+        with self._lock:
+            if self._matcher is None or self._checker is None:
+                vectors = requirement_vectors(self.index, self.corpus)  # read once, shared by both
+                self._matcher = Matcher(self.corpus, self.embedder, self.index, self.tokenizer, vectors=vectors)
+                self._checker = CoverageChecker(self.corpus, self.embedder, self.tokenizer, vectors=vectors)
+
+    @property
+    def rules(self) -> RuleSet:
+        """The eligibility rules, compiled once, citing clauses by the corpus's own text (CLI and API alike)."""
+        with self._lock:
+            if self._rules is None:
+                self._rules = compile_rules(self.corpus, policy_text=policy_text(self.settings, self.corpus))
+            return self._rules
+
+    # --- building ---
+    def build(
+        self, *, index: bool = True, progress: Progress | None = None
+    ) -> tuple[BuildSummary, IndexSummary | None]:
+        """Parse → RDF → SHACL → store, then (``index``) the search index; builds the model if missing."""
+        say = progress or (lambda _m: None)
+        ensure_model(self.settings, say)
+        with self._lock:  # the build writes the store and the index: release ours first
+            self.close()
+        graph = build_graph_into_store(self.settings, say)
+        vectors = build_index(self.settings, progress=say) if index else None
+        return graph, vectors
+
+    def build_model(self, *, force: bool = False, progress: Progress | None = None) -> Path:
+        """Convert the packaged multilingual-e5-small into the shared model folder (idempotent)."""
+        return build_model(self.settings.resolved_model_dir, force=force, progress=progress)
+
+    def validate(self) -> ValidationReport:
+        return validate(build_graph(self.corpus))
+
+    def export(self, fmt: ExportFormat, graph: str = "policy") -> bytes:
+        return export(self.store, fmt, graph)
 
     # --- policy ---
     def directions(self) -> list[Direction]:
@@ -147,9 +263,7 @@ class Pilot:
         return search(q, self.embedder, self.index, self.tokenizer, limit=limit, kinds=kinds)
 
     # --- SPARQL ---
-    def sparql(self, query: str, *, include_projects: bool, timeout_s: float | None = None) -> Any:
-        from pilotkg.graph import run_query
-
+    def sparql(self, query: str, *, include_projects: bool, timeout_s: float | None = None) -> QueryResult:
         graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if include_projects else [iri.POLICY_GRAPH]
         return run_query(
             self.store, query, timeout_s=timeout_s or self.settings.sparql_timeout_s, allowed_graphs=graphs
@@ -166,20 +280,60 @@ class Pilot:
             statuses={r.id: r.status for r in report.requirements},
         )
 
-    def submit_projects(self, projects: list[ProjectIn], owner: str | None = None) -> ImportReport:
-        from pilotkg.projects import import_projects
+    def import_file(
+        self,
+        path: Path,
+        *,
+        enrich: bool = True,
+        index: bool = True,
+        progress: ImportProgress | None = None,
+    ) -> ImportReport:
+        """Read, check and import one projects file (JSON, JSONL or CSV); then index it for similar search."""
+        report = import_file(
+            self.settings,
+            path,
+            enrich=self.enrich if enrich else None,
+            progress=progress,
+            store=self.store,
+            corpus=self.corpus,
+            rules=self.rules,
+        )
+        if index:  # only after the store transaction succeeded (import_file raised otherwise)
+            say = progress or (lambda _stage, _done, _total: None)
+            projects = read_projects(path, corpus=self.corpus).projects
+            self.index_projects(projects, lambda done, total: say("index", done, total))
+        return report
 
+    def submit_projects(self, projects: list[ProjectIn], owner: str | None = None) -> ImportReport:
+        """Projects submitted through the API: an applicant (``owner``) owns what it submits, may only
+        reuse its own ids, and learns which rule a batch breaks without seeing other applicants' ids."""
+        if owner is not None:
+            self._refuse_foreign_ids(projects, owner)
         owned = [p.model_copy(update={"owner": owner}) for p in projects] if owner else projects
         try:
-            report = import_projects(self.store, self.corpus, owned, enrich=self.enrich, source="api")
+            report = import_projects(self.store, self.corpus, owned, enrich=self.enrich, source="api", rules=self.rules)
         except ShapeViolation as exc:
-            if owner is not None and exc.report is not None:
+            if owner is not None and isinstance(exc.report, EligibilityReport):
                 self._redact(exc.report, owner, {p.id for p in projects})
             raise
         self.index_projects(owned)  # similar-project search; only once the store transaction succeeded
         return report
 
-    def _redact(self, report: Any, owner: str, own_ids: set[str]) -> None:
+    def _refuse_foreign_ids(self, projects: list[ProjectIn], owner: str) -> None:
+        """Re-submitting an id replaces that project, so an applicant may only reuse its own ids."""
+        for p in projects:
+            try:
+                existing = self.get_project(p.id)
+            except NotFoundError:
+                continue
+            if existing.owner != owner:
+                raise AccessDenied(
+                    f"project id {p.id} is already used by another applicant; choose another id",
+                    f"项目编号 {p.id} 已被其他申报单位使用，请更换编号",
+                    where=f"project/{p.id}",
+                )
+
+    def _redact(self, report: EligibilityReport, owner: str, own_ids: set[str]) -> None:
         """An applicant learns which rule its file breaks, not the ids of other applicants' projects."""
         others = [p.id for p in self.list_projects() if p.owner != owner and p.id not in own_ids]
         if not others:
@@ -190,27 +344,15 @@ class Pilot:
                 setattr(v, field, pattern.sub("（其他申报项目 / another application）", getattr(v, field)))
 
     def list_projects(self, owner: str | None = None) -> list[ProjectOut]:
-        from pilotkg.projects import list_projects
-
         return list_projects(self.store, owner=owner)
 
     def get_project(self, project_id: str) -> ProjectOut:
-        from pilotkg.projects import get_project
-
         return get_project(self.store, project_id)
 
     # --- similar projects (pilotkg.projects.similar) ---
     def index_projects(self, projects: Sequence[ProjectIn], progress: Callable[[int, int], None] | None = None) -> int:
         """Put projects into the similar-project collection (re-indexing an id replaces its point)."""
-        from pilotkg.projects import index_projects
-
         return index_projects(self.index, self.embedder, self.tokenizer, projects, progress=progress)
-
-    def index_project_file(self, path: Path, progress: Callable[[int, int], None] | None = None) -> int:
-        """Index the projects of a file that was just imported (the store already holds them)."""
-        from pilotkg.projects import read_projects
-
-        return self.index_projects(read_projects(path, corpus=self.corpus).projects, progress)
 
     def reindex_projects(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Index every stored project (e.g. ones imported before similar-project search existed)."""
@@ -219,8 +361,6 @@ class Pilot:
     def similar_to_text(
         self, text: str, filters: SimilarFilters | None = None, *, owner: str | None = None, limit: int = 10
     ) -> list[SimilarProject]:
-        from pilotkg.projects import similar_to_text
-
         return similar_to_text(self.index, self.embedder, self.tokenizer, text, filters, owner=owner, limit=limit)
 
     def similar_to_project(
@@ -228,8 +368,6 @@ class Pilot:
     ) -> list[SimilarProject]:
         """From the project's stored vectors (no embedding). A stored project that is not indexed yet
         (imported before the collection existed, or its indexing failed) is indexed first."""
-        from pilotkg.projects import PROJECTS, index_projects, similar_to_project
-
         if self.index.exists(PROJECTS):
             try:
                 return similar_to_project(self.index, project_id, filters, owner=owner, limit=limit)
@@ -239,6 +377,11 @@ class Pilot:
         return similar_to_project(self.index, project_id, filters, owner=owner, limit=limit)
 
     def close(self) -> None:
-        self.index.close()
-        if self._store is not None:
-            self._store.close()
+        """Release the store and the index (their locks); the Pilot reopens them if used again."""
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+            if self._store is not None:
+                self._store.close()
+            self._index = self._store = None
+            self._matcher = self._checker = None

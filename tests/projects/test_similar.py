@@ -168,7 +168,7 @@ def test_a_rejected_import_indexes_nothing(app_pilot: Pilot) -> None:
 
 def test_the_recycled_project_is_found_first_and_flagged(app_pilot: Pilot, monkeypatch: pytest.MonkeyPatch) -> None:
     guard = NoEmbedding(app_pilot.embedder)
-    monkeypatch.setattr(app_pilot, "embedder", guard)
+    monkeypatch.setattr(app_pilot, "_embedder", guard)  # the facade hands its parts this embedder
     hits = app_pilot.similar_to_project("SC-DUP", limit=5)
     assert guard.calls == 0
     assert hits[0].id == "EX-2021-001" and hits[0].duplicate and hits[0].score >= DUPLICATE_THRESHOLD

@@ -4,7 +4,7 @@ SPARQL, and the store that holds it (:mod:`.store`)."""
 from pilotkg.graph.export import ExportFormat, canonical_ntriples, export
 from pilotkg.graph.rdf import BuildSummary, build, build_graph
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
-from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store
+from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store, serialize_rdf
 from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
 from pilotkg.graph.vocabulary import PK, PREFIXES, ontology_graph, shapes_graph
 
@@ -29,6 +29,7 @@ __all__ = [
     "ontology_graph",
     "open_store",
     "run_query",
+    "serialize_rdf",
     "shapes_graph",
     "validate",
 ]

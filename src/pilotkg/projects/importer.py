@@ -34,7 +34,7 @@ from pilotkg.projects.rdf import (
     subjects_of,
 )
 from pilotkg.projects.submissions import (
-    Progress,
+    ImportProgress,
     check_against_corpus,
     read_projects,
 )
@@ -86,7 +86,7 @@ def import_projects(
     projects: Sequence[ProjectIn],
     *,
     enrich: Callable[[ProjectIn], Enrichment] | None = None,
-    progress: Progress | None = None,
+    progress: ImportProgress | None = None,
     source: str = "<projects>",
     lines: dict[str, int] | None = None,
     rules: RuleSet | None = None,
@@ -159,18 +159,19 @@ def import_file(
     path: Path,
     *,
     enrich: Callable[[ProjectIn], Enrichment] | None = None,
-    progress: Progress | None = None,
+    progress: ImportProgress | None = None,
     store: GraphStore | None = None,
+    corpus: Corpus | None = None,
+    rules: RuleSet | None = None,
 ) -> ImportReport:
     """Read, check and import one projects file (JSON, JSONL or CSV) into the store of ``settings``."""
     from pilotkg.graph import open_store
     from pilotkg.policy import load_corpus
 
     t0 = time.perf_counter()
-    corpus = load_corpus(settings.corpus_dir)
-    policy_text = _policy_text(settings.corpus_dir / corpus.source)
+    corpus = corpus or load_corpus(settings.corpus_dir)
     read = read_projects(path, corpus=corpus, progress=progress)
-    rules = compile_rules(corpus, policy_text=policy_text)
+    rules = rules or compile_rules(corpus, policy_text=policy_text(settings, corpus))
     own = store is None
     st = open_store(settings) if store is None else store
     try:
@@ -192,8 +193,9 @@ def import_file(
     return report
 
 
-def _policy_text(path: Path) -> str | None:
+def policy_text(settings: Settings, corpus: Corpus) -> str | None:
+    """The corpus file's text, so rule reports cite a clause by its own heading (三、（四）申报截止时间)."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):  # only used to name the deadline's clause; the parse succeeded
+        return (settings.corpus_dir / corpus.source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # only used to name the clause; the parse succeeded
         return None

