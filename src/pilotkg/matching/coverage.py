@@ -118,8 +118,8 @@ class CoverageChecker:
             return ThresholdVerdict("missing", None)
         order = {"violated": 0, "unknown": 1, "satisfied": 2}
         verdict, q = min(((compare(q_req, q), q) for q in linked), key=lambda vq: order[vq[0]])
-        status: Status = {"violated": "violated", "unknown": "uncertain", "satisfied": "addressed"}[verdict]
-        return ThresholdVerdict(status, q)
+        statuses: dict[str, Status] = {"violated": "violated", "unknown": "uncertain", "satisfied": "addressed"}
+        return ThresholdVerdict(statuses[verdict], q)
 
     def _role_of(self, r: Requirement) -> str | None:
         """What a threshold measures, from the role words its own text uses (报警响应时间 → latency)."""

@@ -66,7 +66,8 @@ class Logistic(BaseModel):
 
     def prob(self, x: np.ndarray) -> np.ndarray:
         z = (np.atleast_2d(x) - np.array(self.mean)) / np.array(self.scale)
-        return 1.0 / (1.0 + np.exp(-(z @ np.array(self.coef) + self.intercept)))
+        p: np.ndarray = 1.0 / (1.0 + np.exp(-(z @ np.array(self.coef) + self.intercept)))
+        return p
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], l2: float = 1.0) -> Logistic:

@@ -117,8 +117,7 @@ def load_thesaurus() -> Thesaurus:
     roles: dict[str, tuple[str, ...]] = {}
     sections: dict[str, tuple[str, ...]] = {}
     domains: list[Domain] = []
-    for s in sorted(set(g.subjects(RDF.type, SKOS.Concept))):
-        assert isinstance(s, URIRef)
+    for s in sorted({n for n in g.subjects(RDF.type, SKOS.Concept) if isinstance(n, URIRef)}, key=str):
         cid = iri.gid(str(s)).split("/", 1)[1]
         labels = tuple(
             sorted({str(o).lower() for p in (SKOS.prefLabel, SKOS.altLabel) for o in g.objects(s, p)}, key=len)
