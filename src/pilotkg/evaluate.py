@@ -240,26 +240,26 @@ def prepare(h: Harness, cases: list[Case], keys: dict[str, tuple[int, str]], say
 # --- fitting (on training cases only) ---
 
 
-def _top1(data: list[CaseData], w: MatchWeights) -> tuple[float, float]:
-    right = rr = 0.0
+def _log_likelihood(data: list[CaseData], w: MatchWeights) -> float:
+    """Mean log-probability the match softmax gives the right direction: a proper scoring rule, smoother
+    than top-1 on a few hundred cases (top-1 as the criterion: 0.914 cross-validated, this: 0.926)."""
+    total = 0.0
     n = 0
     for d in data:
         if not d.case.direction:
             continue
         fused = d.scores.fused(w)
-        order = list(np.argsort(-fused, kind="stable"))
-        pos = order.index(d.case.direction - 1)
-        right += pos == 0
-        rr += 1 / (pos + 1)
+        z = (fused - fused.max()) / w.temperature
+        total += float(z[d.case.direction - 1] - np.log(np.exp(z).sum()))
         n += 1
-    return right / max(n, 1), rr / max(n, 1)
+    return total / max(n, 1)
 
 
 def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[str, str] | None = None) -> Judgments:
-    # 1. match weights: the grid point with the best top-1 (then MRR) on the training cases
+    # 1. match weights: the grid point with the best log-likelihood of the right direction on the training cases
     best_w = max(
         (MatchWeights(whole=1.0, clauses=c, lexical=lx) for c in CLAUSE_GRID for lx in LEXICAL_GRID),
-        key=lambda w: _top1(data, w),
+        key=lambda w: _log_likelihood(data, w),
     )
     # 2. scope: logistic over the scope features, cut-off with the best out-of-scope F1
     xs = np.array([d.scores.scope_features(best_w) for d in data])
