@@ -1,6 +1,15 @@
 """pilotkg.matching"""
 
-from pilotkg.matching.base import CoverageReport, MatchResult, OtherDomain, SearchHit, Status
+from pilotkg.matching.base import (
+    CoverageReport,
+    MatchResult,
+    OtherDomain,
+    RequirementCheck,
+    ScenarioRef,
+    SearchHit,
+    Status,
+)
+from pilotkg.matching.checklist import checklist_csv, checklist_markdown, hint_for
 from pilotkg.matching.coverage import CoverageChecker
 from pilotkg.matching.features import Analysis
 from pilotkg.matching.judge import (
@@ -14,16 +23,43 @@ from pilotkg.matching.judge import (
     load_judgments,
 )
 from pilotkg.matching.matcher import Matcher, MatchScores, Mode
-from pilotkg.matching.search import POLICY, build_policy_index, query_sparse, requirement_vectors, search, tokenizer_for
+from pilotkg.matching.scenarios import (
+    FIT_CUTOFF,
+    SCENARIOS,
+    ActionPlan,
+    CrosswalkMapping,
+    ScenarioInfo,
+    ScenarioNamer,
+    ScenarioNaming,
+    TextVectors,
+    description_vectors,
+    index_scenarios,
+    load_action_plan,
+    scenario_vectors,
+)
+from pilotkg.matching.search import (
+    POLICY,
+    PUBLIC_KINDS,
+    build_policy_index,
+    query_sparse,
+    requirement_vectors,
+    search,
+    tokenizer_for,
+)
 from pilotkg.matching.thesaurus import Thesaurus, load_thesaurus, thesaurus_graph
 
 __all__ = [
     "CAPABILITY_FEATURES",
+    "FIT_CUTOFF",
     "POLICY",
+    "PUBLIC_KINDS",
+    "SCENARIOS",
     "SCOPE_FEATURES",
+    "ActionPlan",
     "Analysis",
     "CoverageChecker",
     "CoverageReport",
+    "CrosswalkMapping",
     "Judgments",
     "Logistic",
     "MatchResult",
@@ -32,16 +68,29 @@ __all__ = [
     "Matcher",
     "Mode",
     "OtherDomain",
+    "RequirementCheck",
+    "ScenarioInfo",
+    "ScenarioNamer",
+    "ScenarioNaming",
+    "ScenarioRef",
     "SearchHit",
     "Status",
+    "TextVectors",
     "Thesaurus",
     "artefact_path",
     "build_policy_index",
+    "checklist_csv",
+    "checklist_markdown",
+    "description_vectors",
     "fit_logistic",
+    "hint_for",
+    "index_scenarios",
+    "load_action_plan",
     "load_judgments",
     "load_thesaurus",
     "query_sparse",
     "requirement_vectors",
+    "scenario_vectors",
     "search",
     "thesaurus_graph",
     "tokenizer_for",

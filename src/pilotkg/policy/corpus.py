@@ -392,6 +392,7 @@ def _requirements(doc: _Doc, number: int, section: str, s: int, e: int) -> list[
                 section=section,
                 kind=p.kind,
                 text=text[p.start : p.end],
+                display=p.display or text[p.start : p.end],
                 span=span,
                 means=list(p.means),
                 quantity=q,
