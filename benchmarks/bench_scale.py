@@ -216,7 +216,8 @@ class Synthetic:
 
 def generate(n: int, corpus: Corpus, dup_share: float, seed: int = 11, start: int = 0) -> Synthetic:
     rnd = random.Random(seed + start)
-    deadlines = {1: date(2021, 3, 31), 2: date(2021, 9, 30)}
+    # the earlier (兵团) dates, which every region keeps: 兵团 projects are held to their own notice
+    deadlines = {1: date(2021, 3, 20), 2: date(2021, 9, 20)}
     partners = [f"合作单位{i:06d}有限公司" for i in range(max(50, n // 4))]
     recommended: dict[tuple[int, str], int] = {}
     out = Synthetic([])
