@@ -494,6 +494,7 @@ def build_policy_graph(corpus: Corpus, corpus_dir: Path) -> Graph:
     when the corpus folder has the scenario table, the action plan and its cross-walk."""
     g = build_graph(corpus)
     if (plan := action_plan_graph(corpus_dir)) is not None:
+        add_standard_types(plan)  # its spans and build activity are prov: typed like the policy's
         g += plan
     return g
 
