@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from pilotkg.api import errors
+from pilotkg.api import errors, hygiene
 from pilotkg.api.cors import CorsMiddleware
 from pilotkg.api.deps import PilotFactory, Runtime
 from pilotkg.api.routes import linkeddata as routes_linkeddata
@@ -57,6 +58,12 @@ def _open(runtime: Runtime, factory: PilotFactory) -> None:
             # its lock), and /healthz would say 200 while a locked index still fails every match.
             pilot.store  # noqa: B018
             pilot.search("安全应急", limit=1)
+            # The store is the source of truth: stored projects a killed import left unindexed are
+            # indexed now, and a damaged index refuses to serve rather than answer wrong.
+            report = pilot.doctor(repair=not pilot.read_only, records=False)  # the list logs bad records
+            runtime.report = report
+            if (failure := report.failure()) is not None:
+                raise failure
         except BaseException:
             pilot.close()
             raise
@@ -64,9 +71,11 @@ def _open(runtime: Runtime, factory: PilotFactory) -> None:
     except PilotkgError as exc:
         log.error("pilotkg failed to start: %s", exc)
         runtime.failure = exc
-    except Exception as exc:
-        # Not a pilotkg error, so a bug: logged with its traceback, and /healthz reports the
-        # failure instead of saying "starting" forever.
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        # Not a pilotkg error (a bug, or a native library's panic on damaged files): logged with its
+        # traceback, and /healthz reports the failure instead of saying "starting" forever.
         log.exception("pilotkg failed to start")
         runtime.failure = StoreError(f"unexpected {type(exc).__name__}", f"意外错误 {type(exc).__name__}")
 
@@ -74,7 +83,7 @@ def _open(runtime: Runtime, factory: PilotFactory) -> None:
 def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory | None = None) -> FastAPI:
     """The FastAPI app. ``pilot_factory`` (default :meth:`Pilot.open`) lets tests slow or break start-up."""
     settings = settings or get_settings()
-    factory = pilot_factory or Pilot.open
+    factory = pilot_factory or functools.partial(Pilot.open, serving=True)
     runtime = Runtime(settings)
 
     @contextlib.asynccontextmanager
@@ -107,18 +116,23 @@ def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory 
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(CorsMiddleware, settings=settings)
+    hygiene.install(app, settings)
 
     @app.get(
         "/healthz",
         tags=["service"],
         summary="就绪检查 / readiness",
-        description="Pilot 加载完毕返回 200，之前（或加载失败）返回 503。 / 200 once ready, 503 before or on failure.",
+        description="Pilot 加载完毕且完整性检查（图存储、索引元数据、向量点、探测检索、项目索引）通过返回 200，"
+        "之前（或失败）返回 503；`checks` 列出检查项及结果。 / 200 once loaded and the integrity checks (store, "
+        "index metadata, points, probe search, projects index) pass, 503 before or on failure; `checks` lists them.",
     )
     def healthz() -> JSONResponse:
+        checks = [{"name": c.name, "ok": c.ok} for c in runtime.report.checks] if runtime.report else []
         if runtime.pilot is not None:
-            return JSONResponse({"status": "ok"})
+            return JSONResponse({"status": "ok", "checks": checks})
         status = "failed" if runtime.failure is not None else "starting"
-        return JSONResponse(runtime.unavailable().to_dict() | {"status": status}, status_code=503)
+        body = runtime.unavailable().to_dict() | {"status": status, "checks": checks}
+        return JSONResponse(body, status_code=503)
 
     app.include_router(routes_policy.router(settings))
     app.include_router(routes_projects.router())

@@ -3,14 +3,17 @@ FastAPI dependency that hands a route the Pilot, or 503 while it is still loadin
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import contextlib
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from pilotkg.api.errors import ServiceStarting
-from pilotkg.errors import PilotkgError
-from pilotkg.service import Pilot
+from pilotkg.errors import PilotkgError, TooManyRequests
+from pilotkg.service import DoctorReport, Pilot
 from pilotkg.settings import Settings
 
 PilotFactory = Callable[[Settings], Pilot]
@@ -23,14 +26,17 @@ class Runtime:
     settings: Settings
     pilot: Pilot | None = None
     failure: PilotkgError | None = None
+    report: DoctorReport | None = None  # the start-up integrity check (its messages name no paths)
+    slots: CallerSlots = field(default_factory=lambda: CallerSlots())
 
     def unavailable(self) -> ServiceStarting:
-        """Why there is no Pilot (yet): still loading, or loading failed."""
+        """Why there is no Pilot (yet): still loading, or loading failed (with file paths cut out of
+        the message: it is shown to anyone; the server log has the full text)."""
         if self.failure is not None:
             return ServiceStarting(
-                f"the service failed to start: {self.failure.message_en}",
-                f"服务启动失败：{self.failure.message_zh}",
-                where=self.failure.where,
+                f"the service failed to start: {scrub(self.failure.message_en)}",
+                f"服务启动失败：{scrub(self.failure.message_zh)}",
+                where="startup",
             )
         return ServiceStarting(
             "the service is starting (loading corpus, store and model); retry shortly",
@@ -41,6 +47,41 @@ class Runtime:
         if self.pilot is None:
             raise self.unavailable()
         return self.pilot
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][^\s/\\:：，,；;）)'\"]+){2,}[/\\]?")
+
+
+def scrub(message: str) -> str:
+    """``message`` without file paths (``/home/…/data/qdrant`` → ``…``)."""
+    return _PATH.sub("…", message)
+
+
+class CallerSlots:
+    """How many requests of one kind each caller has running; more than its allowance is 429 at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def hold(self, caller: str, allowance: int) -> Iterator[None]:
+        """One of ``caller``'s ``allowance`` slots, taken and counted atomically."""
+        with self._lock:
+            if self._running.get(caller, 0) >= allowance:
+                raise TooManyRequests(
+                    f"too many queries running for this caller (at most {allowance} at once); retry when one ends",
+                    f"该调用方同时运行的查询过多（最多 {allowance} 个）；请待其结束后重试",
+                    where="query",
+                )
+            self._running[caller] = self._running.get(caller, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[caller] -= 1
+                if not self._running[caller]:
+                    del self._running[caller]
 
 
 def pilot_of(request: Request) -> Pilot:

@@ -44,20 +44,29 @@ class ServiceStarting(StoreError):
     code = "service_unavailable"
 
 
+class BodyTooLarge(PilotkgError):
+    http_status = 413
+    code = "body_too_large"
+
+
 class InternalError(PilotkgError):
     http_status = 500
     code = "internal_error"
 
 
-def render(exc: PilotkgError, extra: Mapping[str, Any] | None = None) -> JSONResponse:
+def render(
+    exc: PilotkgError, extra: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = dict(exc.to_dict())
     report = getattr(exc, "report", None)  # ShapeViolation / ProjectInputError: the row-by-row detail
     if isinstance(report, BaseModel):
         body["report"] = report.model_dump(mode="json")
     if extra:
         body.update(extra)
-    headers = {"WWW-Authenticate": 'Bearer realm="pilotkg"'} if exc.http_status == 401 else None
-    return JSONResponse(body, status_code=exc.http_status, headers=headers)
+    out = dict(headers or {})
+    if exc.http_status == 401:
+        out["WWW-Authenticate"] = 'Bearer realm="pilotkg"'
+    return JSONResponse(body, status_code=exc.http_status, headers=out or None)
 
 
 # pydantic error type -> (English, Chinese) templates; {field} and the error's ctx keys fill them in.
@@ -80,6 +89,18 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "list_type": ("{field} must be a JSON array", "{field} 须为 JSON 数组"),
     "literal_error": ("{field} must be one of {expected}", "{field} 须为以下之一：{expected}"),
     "extra_forbidden": ("unknown field {field}", "不认识的字段 {field}"),
+    "too_long": ("{field} has too many items", "{field} 的条目过多"),
+    "too_short": ("{field} has too few items", "{field} 的条目过少"),
+    "string_pattern_mismatch": ("{field} has characters that are not allowed", "{field} 含有不允许的字符"),
+    "date_parsing": ("{field} must be a date (YYYY-MM-DD)", "{field} 须为日期（YYYY-MM-DD）"),
+    "date_from_datetime_parsing": ("{field} must be a date (YYYY-MM-DD)", "{field} 须为日期（YYYY-MM-DD）"),
+    "date_type": ("{field} must be a date (YYYY-MM-DD)", "{field} 须为日期（YYYY-MM-DD）"),
+    "bool_parsing": ("{field} must be true or false", "{field} 须为 true 或 false"),
+    "bool_type": ("{field} must be true or false", "{field} 须为 true 或 false"),
+    "float_parsing": ("{field} must be a number", "{field} 须为数字"),
+    "float_type": ("{field} must be a number", "{field} 须为数字"),
+    "int_from_float": ("{field} must be a whole number", "{field} 须为整数"),
+    "json_type": ("the request body must be JSON", "请求体须为 JSON"),
 }
 
 
@@ -106,9 +127,9 @@ def validation_error(errors: Sequence[Mapping[str, Any]]) -> tuple[InputError, l
         if kind == "pilotkg" and "en" in ctx and "zh" in ctx:  # pilotkg's own bilingual validators
             en.append(f"{field}: {ctx['en']}")
             zh.append(f"{field}：{ctx['zh']}")
-        elif tmpl is None:
+        elif tmpl is None:  # the Chinese message never carries pydantic's English text
             en.append(f"{field}: {e.get('msg', 'invalid value')}")
-            zh.append(f"{field} 无效：{e.get('msg', '')}")
+            zh.append(f"{field} 的值无效")
         else:
             en.append(tmpl[0].format(field=field, **ctx))
             zh.append(tmpl[1].format(field=field, **ctx))
@@ -118,6 +139,7 @@ def validation_error(errors: Sequence[Mapping[str, Any]]) -> tuple[InputError, l
 
 
 _HTTP: dict[int, tuple[type[PilotkgError], str, str]] = {
+    400: (InputError, "the request body could not be read", "无法读取请求体"),
     404: (NotFoundError, "no such resource", "没有这个资源"),
     405: (MethodNotAllowed, "method not allowed on this resource", "该资源不支持此请求方法"),
 }
@@ -137,10 +159,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        cls, en, zh = _HTTP.get(exc.status_code, (PilotkgError, str(exc.detail), str(exc.detail)))
+        if isinstance(exc.__cause__, PilotkgError):  # raised while FastAPI read the body (e.g. too large)
+            return render(exc.__cause__)
+        cls, en, zh = _HTTP.get(
+            exc.status_code, (PilotkgError, f"HTTP error {exc.status_code}", f"HTTP 错误 {exc.status_code}")
+        )
         err = cls(en, zh, where=request.url.path)
         err.http_status = exc.status_code
-        return render(err)
+        return render(err, headers=exc.headers)  # 405 keeps its Allow header
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 from pilotkg.api.deps import pilot_of
 from pilotkg.graph import sparql
 from pilotkg.matching import ActionPlan, CoverageReport, MatchResult, SearchHit
-from pilotkg.policy import ApplyInfo, Article, Direction, Group
+from pilotkg.policy import ApplyInfo, Article, Direction, Group, has_content
 from pilotkg.projects import EligibilityReport, Unit
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
@@ -24,7 +24,8 @@ MAX_QUERY_CHARS = 500
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    # Zero-width-only or NUL-only text is as empty as whitespace (it used to get a match).
+    if not has_content(value):
         raise PydanticCustomError("blank_text", "must not be blank")
     return value
 

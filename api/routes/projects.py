@@ -9,7 +9,7 @@ from pydantic import BeforeValidator, Field
 
 from pilotkg.api import auth
 from pilotkg.api.deps import pilot_of
-from pilotkg.errors import NotFoundError
+from pilotkg.errors import InputError, NotFoundError
 from pilotkg.projects import DUPLICATE_THRESHOLD, ImportReport, ProjectIn, ProjectOut, SimilarFilters, SimilarProject
 from pilotkg.service import Pilot
 
@@ -57,6 +57,19 @@ class SimilarTextRequest(SimilarFilters):
     limit: int = Field(10, ge=1, le=MAX_SIMILAR, description="返回条数 / number of hits")
 
 
+def _readable(pilot: Pilot, who: auth.Principal, project_id: str) -> ProjectOut:
+    """The stored project; a missing one, and another applicant's (readable or not), answer the same 404."""
+    try:
+        return pilot.get_project(project_id)
+    except NotFoundError as exc:
+        # The same error as for another applicant's project, so the two cannot be told apart.
+        raise auth.project_not_found(project_id) from exc
+    except InputError:  # stored, but fails today's model: only its owner (or a reviewer) learns that
+        _, owner = pilot.project_owner(project_id)
+        auth.check_read(who, project_id, owner=owner)
+        raise
+
+
 def router() -> APIRouter:
     r = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -97,11 +110,7 @@ def router() -> APIRouter:
     )
     def get_project(project_id: ProjectId, who: Who, pilot: PilotDep) -> ProjectOut:
         auth.require_token(who)  # before touching the store: anonymous learns nothing, not even 404
-        try:
-            project = pilot.get_project(project_id)
-        except NotFoundError as exc:
-            # The same error as for another applicant's project, so the two cannot be told apart.
-            raise auth.project_not_found(project_id) from exc
+        project = _readable(pilot, who, project_id)
         auth.check_read(who, project_id, owner=project.owner)
         return project
 
@@ -123,10 +132,7 @@ def router() -> APIRouter:
         limit: Limit = 10,
     ) -> list[SimilarProject]:
         auth.require_token(who)
-        try:
-            project = pilot.get_project(project_id)
-        except NotFoundError as exc:
-            raise auth.project_not_found(project_id) from exc
+        project = _readable(pilot, who, project_id)
         auth.check_read(who, project_id, owner=project.owner)
         filters = SimilarFilters(direction=direction, region=region, batch=batch, year=year)
         return pilot.similar_to_project(project_id, filters, owner=auth.list_owner(who), limit=limit)

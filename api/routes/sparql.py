@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from pilotkg.api import auth
-from pilotkg.api.deps import pilot_of
+from pilotkg.api.deps import Runtime, pilot_of
 from pilotkg.api.errors import NotAcceptable, UnsupportedMediaType
 from pilotkg.errors import QueryError, UpdateForbidden
 from pilotkg.graph import QueryResult, serialize_rdf, to_jsonld
@@ -303,7 +304,9 @@ def router() -> APIRouter:
                 page = yasgui_page(str(request.url_for("sparql")))
                 return Response(page, media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
             if request.method == "GET":
-                description = service_description(str(request.url_for("sparql")))
+                # The endpoint as a relative IRI (resolved against this document's own URL by any RDF
+                # parser): the Host header is never written into the answer.
+                description = service_description("")
                 return Response(description, media_type="text/turtle; charset=utf-8", headers={"Vary": "Accept"})
             raise QueryError("no query given", "未提供查询", where="query")
         requested = proto.default_graphs + proto.named_graphs
@@ -311,9 +314,24 @@ def router() -> APIRouter:
         # The protocol's graph parameters can narrow the caller's view, never widen it.
         include_projects = who.sees_projects_graph and (not requested or PROJECTS_GRAPH in requested)
         settings: Settings = request.app.state.settings
-        result = await run_in_threadpool(
-            pilot.sparql, proto.query, include_projects=include_projects, timeout_s=settings.sparql_timeout_s
+        runtime: Runtime = request.app.state.runtime
+        anonymous = who.role == "anonymous"
+        # Per caller: an anonymous address, or a token's role and applicant. Token holders may use every
+        # worker (one is kept for them); an anonymous address only its small allowance.
+        caller = (
+            f"address:{request.client.host if request.client else '?'}" if anonymous else f"{who.role}:{who.applicant}"
         )
+        allowance = settings.sparql_per_caller if anonymous else max(1, settings.sparql_workers) * 2
+        with runtime.slots.hold(caller, allowance):
+            result = await run_in_threadpool(
+                functools.partial(
+                    pilot.sparql,
+                    proto.query,
+                    include_projects=include_projects,
+                    timeout_s=settings.sparql_timeout_s,
+                    limits=pilot.sparql_limits(anonymous=anonymous),
+                )
+            )
         offers = GRAPH_OFFERS if result.kind == "graph" else RESULT_OFFERS
         chosen = negotiate(accept, offers)
         if chosen is None and result.kind == "graph":

@@ -578,7 +578,38 @@ def serve(
         from pilotkg.api.app import create_app
 
         s = _settings()
+        # A data dir held by another server: say so and exit non-zero, instead of serving 503 forever.
+        with _pilot() as pilot:
+            pilot.store  # noqa: B018 - opening takes the store's lock (StoreError when it is held)
         uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+
+    run(body)
+
+
+@app.command()
+def doctor(
+    repair: Annotated[
+        bool, typer.Option(help="Index stored projects missing from the similar-project index (needs the lock)")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON")] = False,
+) -> None:
+    """Check the store and the index: metadata, points, a probe search, stored projects vs index points.
+    Exits non-zero when a check fails (the server refuses to start on the same checks)."""
+
+    def body() -> None:
+        with _pilot(read_only=not repair) as pilot:
+            report = pilot.doctor(repair=repair)
+        if as_json:
+            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        else:
+            for c in report.checks:
+                out.print(f"{'✓' if c.ok else '✗'} {c.name}: {escape(c.message_zh)} / {escape(c.message_en)}")
+            if report.reindexed:
+                out.print(f"re-indexed {len(report.reindexed)} project(s) / 已重新索引 {len(report.reindexed)} 个项目")
+            for u in report.unreadable:
+                out.print(f"? project {escape(u.id)}: {escape(u.problem)}")
+        if (failure := report.failure()) is not None:
+            raise failure
 
     run(body)
 

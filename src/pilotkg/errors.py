@@ -83,6 +83,29 @@ class QueryError(PilotkgError):
     code = "query_error"
 
 
+class ResultTooLarge(QueryError):
+    """A query's result is over the caller's row or byte allowance."""
+
+    http_status = 422
+    code = "result_too_large"
+
+
+class TooManyRequests(PilotkgError):
+    """The caller already has as many requests running as it may (per-caller concurrency limit)."""
+
+    http_status = 429
+    exit_code = 12
+    code = "too_many_requests"
+
+
+class ServiceBusy(PilotkgError):
+    """Too much work is queued already (the encoder, the query workers): try again shortly."""
+
+    http_status = 503
+    exit_code = 12
+    code = "busy"
+
+
 class QueryTimeout(PilotkgError):
     http_status = 503
     exit_code = 8

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sparql_timeout_s: float = 10.0
+    sparql_workers: int = Field(
+        2, description="Worker processes that run users' SPARQL in `pilotkg serve` (killed at the time limit)"
+    )
+    sparql_per_caller: int = Field(4, description="SPARQL queries one anonymous caller (address) may run at once")
+    anonymous_max_rows: int = Field(10_000, description="Result rows an anonymous SPARQL query may return")
+    anonymous_max_bytes: int = Field(5_000_000, description="Result size (value characters) for anonymous queries")
+    max_body_bytes: int = Field(2_000_000, description="Largest request body accepted (project batches included)")
+    encoder_queue: int = Field(8, description="Encoder requests that may wait at once before new ones get 503")
     max_text_chars: int = 20000
     reviewer_tokens: list[str] = Field(default_factory=list)
     base_iri: str = Field(

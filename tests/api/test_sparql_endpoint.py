@@ -337,14 +337,19 @@ def test_malformed_protocol_requests(endpoint: str, send, status: int) -> None: 
 def test_get_without_query_is_the_service_description(endpoint: str) -> None:
     r = httpx.get(endpoint)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
-    g = rdflib.Graph().parse(data=r.text, format="turtle")
+    # the endpoint is the document itself (a relative IRI, resolved against the URL it was fetched from)
+    g = rdflib.Graph().parse(data=r.text, format="turtle", publicID=endpoint)
     sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
     assert (None, sd.endpoint, rdflib.URIRef(endpoint)) in g
+    # issue 11 item 7: the Host header is not reflected into the description
+    forged = httpx.get(endpoint, headers={"Host": "evil.example"})
+    assert forged.status_code == 200 and "evil.example" not in forged.text
     assert (None, sd.supportedLanguage, sd.SPARQL11Query) in g
 
 
 def test_a_query_past_the_time_limit_is_503(endpoint: str) -> None:
-    runaway = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # ~10^11 rows
+    # ~10^11 rows counted: no row comes back before the end (rows would hit the anonymous row cap first)
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     t0 = time.monotonic()
     r = httpx.get(endpoint, params={"query": runaway}, timeout=60)
     assert time.monotonic() - t0 < TIMEOUT_S + 5

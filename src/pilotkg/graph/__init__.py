@@ -24,7 +24,7 @@ from pilotkg.graph.rdf import (
     read_scenario_table,
 )
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
-from pilotkg.graph.store import GraphStore, QueryResult, Term, open_store, serialize_rdf
+from pilotkg.graph.store import GraphStore, QueryResult, SparqlLimits, Term, open_store, serialize_rdf
 from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
 from pilotkg.graph.vocabulary import PK, PREFIXES, add_standard_types, ontology_graph, regions_graph, shapes_graph
 
@@ -39,6 +39,7 @@ __all__ = [
     "QueryResult",
     "RdfSyntax",
     "ScenarioRow",
+    "SparqlLimits",
     "Term",
     "ValidationIssue",
     "ValidationReport",

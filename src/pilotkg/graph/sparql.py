@@ -1,50 +1,152 @@
-"""Running user SPARQL safely: read-only by default, restricted datasets, time limits, table output.
+"""Running user SPARQL safely: size and nesting limits, one parse, restricted datasets, time limits, tables.
 
-Whether a text is an Update is decided by parsing (rdflib's SPARQL Update grammar), not by keywords
-alone; the keyword check only skips the parser for texts that cannot be updates (every SPARQL Update
-operation starts with one of ``UPDATE_KEYWORDS``). A text that the Update parser rejects but whose first
-operation word is an Update keyword is still refused as an update (a malformed one). Everything else
-goes to the engine's *query* parser, so nothing but a query can run, and its syntax errors come back as
-QueryError with the engine's message. Time limits are enforced by the store (see :mod:`pilotkg.graph.store.embedded`).
+Every user text goes through one path (:func:`run_query`):
+
+1. :func:`pilotkg.graph.store.base.scan_sparql` — a linear lexer — refuses texts past the size and nesting
+   limits before any parser sees them (the store library crashes on ~3 000 nesting levels, rdflib's
+   parser on far fewer).
+2. Update or query is decided on the tokens: every SPARQL Update operation starts with an update keyword
+   after the prologue, no query does. Updates are refused (403) unless the caller allows them.
+3. :func:`prepare_query` parses the query with rdflib's SPARQL grammar and translates it to algebra;
+   SERVICE (anywhere in the algebra, or as a keyword token) is refused on a restricted dataset, and
+   FROM / FROM NAMED are read from the parsed query and cut out (the protocol dataset replaces them).
+   It runs where the query runs — a worker process for the embedded store — so a parse that is slow or
+   fails badly is stopped with the query.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from pydantic import BaseModel
-from pyparsing import ParseException
-from rdflib.plugins.sparql.parser import parseUpdate
+from pyparsing import ParseBaseException
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
 from rich.console import Console
 from rich.table import Table
 
 from pilotkg.errors import NotFoundError, QueryError, UpdateForbidden
-from pilotkg.graph.store.base import GraphStore, QueryResult, Term
+from pilotkg.graph.store.base import GraphStore, QueryResult, SparqlLimits, Term, scan_sparql
 from pilotkg.graph.vocabulary import PREFIXES
 
-UPDATE_KEYWORDS = ("insert", "delete", "load", "clear", "drop", "create", "add", "move", "copy", "with")
-_KEYWORD = re.compile(r"\b(" + "|".join(UPDATE_KEYWORDS) + r")\b", re.IGNORECASE)
-_COMMENT = re.compile(r"#[^\n]*")
-_PROLOGUE = re.compile(r"^\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*", re.IGNORECASE)
+DEFAULT_LIMITS = SparqlLimits()
+# For telling updates from queries in texts that are not run (no size limits apply there).
+_UNLIMITED = SparqlLimits(
+    max_chars=10**9, max_depth=10**9, max_tokens=10**9, max_brackets=10**9, max_keyword=10**9, max_not=10**9
+)
+_MESSAGE_CHARS = 300  # parser messages are cut: they quote the text
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What the checks need from a parsed query."""
+
+    form: str  # SelectQuery, AskQuery, ConstructQuery, DescribeQuery
+    service: bool
+    from_graphs: tuple[str, ...]
+    from_named_graphs: tuple[str, ...]
 
 
 def is_update(text: str) -> bool:
     """True if ``text`` is a SPARQL Update request (well-formed or not)."""
-    if not _KEYWORD.search(text):
-        return False
+    return scan_sparql(text, _UNLIMITED).is_update
+
+
+def _short(message: str) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= _MESSAGE_CHARS else message[:_MESSAGE_CHARS] + " …"
+
+
+def _nodes(root: Any) -> Iterator[CompValue]:
+    """Every algebra node under ``root`` (iteratively: the tree is as deep as the query)."""
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, CompValue):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """rdflib's SPARQL 1.1 query grammar and algebra: QueryError when the text is not a query."""
     try:
-        parsed = parseUpdate(text)
-    except ParseException:
-        # Comments are stripped naively (a '#' inside an IRI or string could cut more): this only
-        # decides which error a malformed text gets, never whether something runs as an update.
-        head = _PROLOGUE.sub("", _COMMENT.sub("", text), count=1)
-        first = re.match(r"\s*([A-Za-z]+)", head)
-        return bool(first and first.group(1).lower() in UPDATE_KEYWORDS)
-    return bool(parsed.get("request"))
+        query = translateQuery(parseQuery(text))
+    except RecursionError:
+        raise QueryError("the query is nested too deeply to parse", "查询嵌套过深，无法解析", where="query") from None
+    except ParseBaseException as exc:
+        raise QueryError(
+            f"malformed SPARQL: {_short(str(exc))}", f"SPARQL 语法错误：{_short(str(exc))}", where="query"
+        ) from None
+    except Exception as exc:  # rdflib raises plain Exception for e.g. an undeclared prefix
+        raise QueryError(
+            f"malformed SPARQL: {_short(str(exc))}", f"SPARQL 语法错误：{_short(str(exc))}", where="query"
+        ) from None
+    algebra = query.algebra
+    service = any(node.name == "ServiceGraphPattern" for node in _nodes(algebra))
+    default: list[str] = []
+    named: list[str] = []
+    # CompValue.get resolves variables and raises on a missing key: plain dict lookups here.
+    for clause in dict.get(algebra, "datasetClause") or []:
+        if (g := dict.get(clause, "default")) is not None:
+            default.append(str(g))
+        if (g := dict.get(clause, "named")) is not None:
+            named.append(str(g))
+    return ParsedQuery(algebra.name, service, tuple(default), tuple(named))
+
+
+def prepare_query(text: str, *, restricted: bool, limits: SparqlLimits = DEFAULT_LIMITS) -> str:
+    """The text the engine may run: checked (limits, query not update, no SERVICE on a restricted
+    dataset) and, on a restricted dataset, without its FROM / FROM NAMED clauses."""
+    scan = scan_sparql(text, limits)
+    if scan.is_update:
+        raise _update_forbidden()
+    parsed = parse_query(text)
+    if restricted:
+        # Decided on the algebra; the keyword token is checked as well, so that a text the two parsers
+        # read differently (rdflib and the store's) is refused rather than run.
+        for word, present in (
+            ("SERVICE", parsed.service or scan.has_keyword("SERVICE")),
+            ("DEFINE", scan.has_keyword("DEFINE")),
+        ):
+            if present:
+                raise QueryError(
+                    f"{word} is not allowed in queries on a restricted dataset",
+                    f"受限数据集上的查询不允许使用 {word}",
+                    where="query",
+                )
+        if parsed.from_graphs or parsed.from_named_graphs:
+            text = scan.without_dataset_clauses(text)
+            if parse_query(text).from_graphs or parse_query(text).from_named_graphs:
+                raise QueryError(
+                    "FROM / FROM NAMED could not be removed from the query",
+                    "无法从查询中去除 FROM / FROM NAMED",
+                    where="query",
+                )
+    return text
+
+
+def _update_forbidden() -> UpdateForbidden:
+    return UpdateForbidden(
+        "SPARQL Update (INSERT/DELETE/LOAD/CLEAR/DROP/CREATE/…) is not allowed here",
+        "此处不允许执行 SPARQL 更新（INSERT/DELETE/LOAD/CLEAR/DROP/CREATE 等）",
+        where="query",
+    )
 
 
 def run_query(
@@ -54,21 +156,28 @@ def run_query(
     timeout_s: float | None,
     read_only: bool = True,
     allowed_graphs: Sequence[str] | None = None,
+    limits: SparqlLimits = DEFAULT_LIMITS,
 ) -> QueryResult:
-    """Run a SPARQL query; ``allowed_graphs`` is the whole dataset the query can see (default graph =
+    """Run a user's SPARQL; ``allowed_graphs`` is the whole dataset the query can see (default graph =
     their union, ``GRAPH`` limited to them, ``FROM`` clauses overridden)."""
     if not text.strip():
         raise QueryError("empty query", "查询为空", where="query")
-    if is_update(text):
+    scan = scan_sparql(text, limits)  # before anything parses the text
+    if scan.is_update:
         if read_only or allowed_graphs is not None:
-            raise UpdateForbidden(
-                "SPARQL Update (INSERT/DELETE/LOAD/CLEAR/DROP/CREATE/…) is not allowed here",
-                "此处不允许执行 SPARQL 更新（INSERT/DELETE/LOAD/CLEAR/DROP/CREATE 等）",
-                where="query",
-            )
+            raise _update_forbidden()
         store.update(text)
         return QueryResult("update")
-    return store.query(text, timeout_s=timeout_s, named_graphs=allowed_graphs)
+    prepare = functools.partial(prepare_query, restricted=allowed_graphs is not None, limits=limits)
+    return store.run_untrusted(
+        text,
+        prepare=prepare,
+        timeout_s=timeout_s,
+        named_graphs=allowed_graphs,
+        max_rows=limits.max_rows,
+        max_bytes=limits.max_bytes,
+        priority=limits.priority,
+    )
 
 
 def short_iri(value: str) -> str:

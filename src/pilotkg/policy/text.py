@@ -154,6 +154,12 @@ def display_text(raw: str) -> str:
     return "\n".join(line.strip() for line in "".join(out).strip().split("\n"))
 
 
+def has_content(text: str) -> bool:
+    """True if ``text`` has at least one letter or digit: whitespace, zero-width characters, NUL and
+    other controls or punctuation alone are not a text to match or store."""
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
 def normalize(text: str) -> str:
     return normalize_mapped(text).text
 

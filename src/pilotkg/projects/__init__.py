@@ -5,7 +5,14 @@ rules as SHACL (:mod:`.eligibility`), the all-or-nothing import (:mod:`.importer
 from pilotkg.projects.base import Enrichment, ProjectIn, ProjectOut, Unit
 from pilotkg.projects.eligibility import EligibilityReport, RuleSet, RuleViolation, compile_rules
 from pilotkg.projects.importer import ImportReport, import_file, import_projects, policy_text, precheck_projects
-from pilotkg.projects.rdf import get_project, list_projects
+from pilotkg.projects.rdf import (
+    UnreadableProject,
+    get_project,
+    list_projects,
+    project_owner,
+    stored_project_ids,
+    unreadable_projects,
+)
 from pilotkg.projects.similar import (
     DUPLICATE_THRESHOLD,
     PROJECTS,
@@ -32,6 +39,7 @@ __all__ = [
     "SimilarFilters",
     "SimilarProject",
     "Unit",
+    "UnreadableProject",
     "compile_rules",
     "get_project",
     "import_file",
@@ -40,7 +48,10 @@ __all__ = [
     "list_projects",
     "policy_text",
     "precheck_projects",
+    "project_owner",
     "read_projects",
     "similar_to_project",
     "similar_to_text",
+    "stored_project_ids",
+    "unreadable_projects",
 ]

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pilotkg.matching import CoverageReport, Status
-from pilotkg.policy import split_sentences
+from pilotkg.policy import has_content, split_sentences
 from pilotkg.projects.regions import credit_code_problem, find_region
 
 UnitType = Literal["装备制造企业", "软件企业", "服务提供商", "用户单位", "金融保险机构", "other"]
@@ -59,6 +60,11 @@ _UNIT_ALIASES: dict[str, str] = {
     **{k: "other" for k in ("others", "其他", "其它")},
 }
 MAX_DESCRIPTION = 20000
+# Project ids: letters (any script), digits, '-', '_', '.'; no '..', no controls, no separators.
+ID_PATTERN = r"^[\w\-.]{1,64}$"
+YEARS = (2000, 2100)
+# How far the submission date may be from the batch year (a batch is announced the year before).
+YEAR_SLACK = 1
 
 
 def _err(en: str, zh: str) -> PydanticCustomError:
@@ -70,8 +76,24 @@ def _clean(v: object) -> object:
     return " ".join(unicodedata.normalize("NFKC", v).split()) if isinstance(v, str) else v
 
 
-Name = Annotated[str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=200)]
-Short = Annotated[str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=100)]
+def _safe_id(v: str) -> str:
+    if ".." in v:
+        raise _err("id must not contain '..'", "编号不能包含“..”")
+    return v
+
+
+def _content(v: str) -> str:
+    if not has_content(v):
+        raise _err("must contain letters or digits", "须包含文字或数字")
+    return v
+
+
+Name = Annotated[
+    str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=200), AfterValidator(_content)
+]
+Short = Annotated[
+    str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=100), AfterValidator(_content)
+]
 
 
 def _region(v: object) -> object:
@@ -132,9 +154,13 @@ class ProjectIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\s/\\#?%]{1,64}$")]
+    id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=ID_PATTERN), AfterValidator(_safe_id)]
     name: Name
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION)]
+    description: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION),
+        AfterValidator(_content),
+    ]
     direction: Annotated[int, Field(ge=1, le=99)]
     lead_unit: Unit
     partners: Annotated[list[Unit], Field(max_length=100)] = []
@@ -142,7 +168,7 @@ class ProjectIn(BaseModel):
     batch: Annotated[int, Field(ge=1, le=12)]
     submitted: date
     business_model: Short | None = None
-    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    year: Annotated[int, Field(ge=YEARS[0], le=YEARS[1])] | None = None
     recommended: bool = False
     owner: Name | None = None
     extra_directions: Annotated[list[Annotated[int, Field(ge=1, le=99)]], Field(exclude=True)] = []
@@ -186,8 +212,18 @@ class ProjectIn(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProjectIn:
+        # The year computed from the date is checked like a given one: a date in 0533 must not become
+        # a stored year 533 that today's model then refuses to read back.
+        year = self.year if self.year is not None else self.submitted.year
+        if not YEARS[0] <= year <= YEARS[1] or abs(self.submitted.year - year) > YEAR_SLACK:
+            raise _err(
+                f"submitted {self.submitted.isoformat()} is not a date of the batch year "
+                f"({'year ' + str(year) if self.year is not None else f'{YEARS[0]}–{YEARS[1]}'}, ±{YEAR_SLACK})",
+                f"提交日期 {self.submitted.isoformat()} 不在批次年份范围内"
+                f"（{str(year) + ' 年' if self.year is not None else f'{YEARS[0]}–{YEARS[1]} 年'}，±{YEAR_SLACK} 年）",
+            )
         if self.year is None:
-            self.year = self.submitted.year
+            self.year = year
         names = [u.name for u in (self.lead_unit, *self.extra_lead_units, *self.partners)]
         if dup := sorted(n for n, c in Counter(names).items() if c > 1):
             raise _err(

@@ -90,8 +90,13 @@ def import_projects(
     source: str = "<projects>",
     lines: dict[str, int] | None = None,
     rules: RuleSet | None = None,
+    authorize: Callable[[set[str]], None] | None = None,
 ) -> ImportReport:
     """Check ``projects`` (one file's worth) against the rules and write them in one transaction.
+
+    ``authorize`` is called with the ids that are stored already once the rules pass, before anything
+    is written (an applicant may only replace its own projects): checked after the rules, so a batch
+    that breaks a rule gets the same answer whether or not one of its ids is taken.
 
     Raises ProjectInputError (ids repeated, directions/batches unknown to the corpus) or
     ShapeViolation (a rule of the notice is broken; ``.report`` is the EligibilityReport); in both
@@ -117,6 +122,8 @@ def import_projects(
             where=report.violations[0].where if report.violations else source,
             report=report,
         )
+    if authorize is not None:
+        authorize(existing)
     t2 = time.perf_counter()
     enriched = 0
     if enrich is not None:

@@ -10,11 +10,14 @@ statements) are minted under the project's IRI, so they are removed together wit
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib import Literal as Lit
 from rdflib.namespace import DCTERMS, ORG, SKOS
@@ -28,7 +31,9 @@ from pilotkg.projects.base import CoverageDetail, Enrichment, ProjectIn, Project
 from pilotkg.projects.regions import find_region, region_named
 
 if TYPE_CHECKING:
-    from pilotkg.graph import GraphStore
+    from pilotkg.graph import GraphStore, Term
+
+log = logging.getLogger("pilotkg.projects")
 
 
 PK = Namespace(iri.ONTOLOGY)
@@ -292,14 +297,37 @@ def _str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
+@dataclass(frozen=True)
+class UnreadableProject:
+    """A stored project that today's model refuses (stored before a check existed): reported, not served."""
+
+    id: str
+    iri: str
+    problem: str
+
+
 def list_projects(store: GraphStore, owner: str | None = None) -> list[ProjectOut]:
-    """Stored projects (of ``owner`` when given), ordered by id."""
+    """Stored projects (of ``owner`` when given), ordered by id. A stored project that fails today's
+    model is left out and logged (``pilotkg doctor`` lists them), so one bad record never breaks the list."""
     flt = f"?p pk:owner {_str(owner)} ." if owner is not None else ""
-    return _load(store, flt)
+    projects, unreadable = _load(store, flt)
+    for u in unreadable:
+        log.warning("stored project %s does not pass today's checks: %s", u.id, u.problem)
+    return projects
+
+
+def unreadable_projects(store: GraphStore) -> list[UnreadableProject]:
+    return _load(store, "")[1]
 
 
 def get_project(store: GraphStore, project_id: str) -> ProjectOut:
-    found = _load(store, f"VALUES ?p {{ <{project_iri(project_id)}> }}")
+    found, unreadable = _load(store, f"VALUES ?p {{ <{project_iri(project_id)}> }}")
+    if unreadable:
+        raise InputError(
+            f"stored project {project_id} does not pass today's checks ({unreadable[0].problem}); submit it again",
+            f"已存储的项目 {project_id} 未通过当前校验（{unreadable[0].problem}）；请重新提交",
+            where=f"project/{project_id}",
+        )
     if not found:
         raise NotFoundError(
             f"no project {project_id!r}", f"没有编号为 {project_id!r} 的项目", where=f"project/{project_id}"
@@ -307,7 +335,30 @@ def get_project(store: GraphStore, project_id: str) -> ProjectOut:
     return found[0]
 
 
-def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
+def project_owner(store: GraphStore, project_id: str) -> tuple[bool, str | None]:
+    """``(stored, owner)`` of a project id, read without the model (so it works for unreadable records)."""
+    res = store.query(
+        f"PREFIX pk: <{PK}> SELECT ?owner WHERE {{ GRAPH <{iri.PROJECTS_GRAPH}> {{ "
+        f"<{project_iri(project_id)}> a pk:Project . OPTIONAL {{ <{project_iri(project_id)}> pk:owner ?owner }} }} }}",
+        named_graphs=[iri.PROJECTS_GRAPH],
+    )
+    if not res.rows:
+        return False, None
+    owner = res.rows[0].get("owner")
+    return True, owner.value if owner is not None else None
+
+
+def stored_project_ids(store: GraphStore) -> list[str]:
+    """Every stored project id (light: no model, no sub-resources)."""
+    res = store.query(
+        f"PREFIX pk: <{PK}> PREFIX dcterms: <{DCTERMS}> SELECT ?id WHERE {{ GRAPH <{iri.PROJECTS_GRAPH}> {{ "
+        "?p a pk:Project ; dcterms:identifier ?id } }",
+        named_graphs=[iri.PROJECTS_GRAPH],
+    )
+    return sorted({r["id"].value for r in res.rows})
+
+
+def _load(store: GraphStore, flt: str) -> tuple[list[ProjectOut], list[UnreadableProject]]:
     head = (
         f"PREFIX pk: <{PK}> PREFIX org: <{ORG}> PREFIX dcterms: <{DCTERMS}> PREFIX skos: <{SKOS}> "
         f"SELECT * WHERE {{ GRAPH <{iri.PROJECTS_GRAPH}> {{ {flt} ?p a pk:Project . "
@@ -330,13 +381,18 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
         head + "?p pk:coverage ?s . ?s pk:requirement ?req ; pk:status ?status } }", named_graphs=ng
     ).rows
     units: dict[str, list[tuple[str, Unit, str]]] = {}
+    unit_problems: dict[str, str] = {}
     for r in members:
-        u = Unit(
-            name=r["uname"].value,
-            type=_UNIT_TYPE_OF[r["type"].value],
-            region=_region_name(r["uregion"].value) if "uregion" in r else None,
-            credit_code=r["ucc"].value if "ucc" in r else None,
-        )
+        try:
+            u = Unit(
+                name=r["uname"].value,
+                type=_UNIT_TYPE_OF[r["type"].value],
+                region=_region_name(r["uregion"].value) if "uregion" in r else None,
+                credit_code=r["ucc"].value if "ucc" in r else None,
+            )
+        except (ValidationError, KeyError) as exc:
+            unit_problems[r["p"].value] = _problem(exc)
+            continue
         units.setdefault(r["p"].value, []).append((r["role"].value, u, r["m"].value))
     cov: dict[str, dict[str, Status]] = {}
     for r in coverage:
@@ -344,33 +400,51 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
             -1
         ]  # type: ignore[assignment]
     out: dict[str, ProjectOut] = {}
+    bad: dict[str, UnreadableProject] = {}
     for r in base:
         p = r["p"].value
-        if p in out:  # a second pk:direction cannot be stored (rule), but never show a row twice
+        if p in out or p in bad:  # a second pk:direction cannot be stored (rule), but never show a row twice
             continue
-        ms = sorted(units.get(p, []), key=lambda t: int(t[2].rsplit("/", 1)[-1]))
-        leads = [u for role, u, _ in ms if role == str(PK.LeadRole)]
-        out[p] = ProjectOut(
-            id=r["id"].value,
-            name=r["name"].value,
-            description=r["desc"].value,
-            direction=_direction_number(r["dir"].value),
-            region=_region_name(r["region"].value),
-            batch=int(r["batch"].value),
-            year=int(r["year"].value),
-            submitted=date.fromisoformat(r["sub"].value),
-            recommended=r["rec"].value == "true",
-            business_model=r["bm"].value if "bm" in r else None,
-            owner=r["owner"].value if "owner" in r else None,
-            lead_unit=leads[0],
-            partners=[u for role, u, _ in ms if role == str(PK.PartnerRole)],
-            gid=iri.gid(p),
-            iri=p,
-            matched_direction=_direction_number(r["md"].value) if "md" in r else None,
-            match_confidence=float(r["conf"].value) if "conf" in r else None,
-            coverage=dict(sorted(cov.get(p, {}).items())),
-        )
-    return sorted(out.values(), key=lambda x: x.id)
+        try:
+            if p in unit_problems:
+                raise ValueError(unit_problems[p])
+            out[p] = _project_out(r, p, units, cov)
+        except (ValidationError, ValueError, IndexError, KeyError) as exc:
+            bad[p] = UnreadableProject(r["id"].value, p, _problem(exc))
+    return sorted(out.values(), key=lambda x: x.id), sorted(bad.values(), key=lambda x: x.id)
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())[:300]
+    return str(exc)[:300] if isinstance(exc, ValueError) else type(exc).__name__
+
+
+def _project_out(
+    r: dict[str, Term], p: str, units: dict[str, list[tuple[str, Unit, str]]], cov: dict[str, dict[str, Status]]
+) -> ProjectOut:
+    ms = sorted(units.get(p, []), key=lambda t: int(t[2].rsplit("/", 1)[-1]))
+    leads = [u for role, u, _ in ms if role == str(PK.LeadRole)]
+    return ProjectOut(
+        id=r["id"].value,
+        name=r["name"].value,
+        description=r["desc"].value,
+        direction=_direction_number(r["dir"].value),
+        region=_region_name(r["region"].value),
+        batch=int(r["batch"].value),
+        year=int(r["year"].value),
+        submitted=date.fromisoformat(r["sub"].value),
+        recommended=r["rec"].value == "true",
+        business_model=r["bm"].value if "bm" in r else None,
+        owner=r["owner"].value if "owner" in r else None,
+        lead_unit=leads[0],
+        partners=[u for role, u, _ in ms if role == str(PK.PartnerRole)],
+        gid=iri.gid(p),
+        iri=p,
+        matched_direction=_direction_number(r["md"].value) if "md" in r else None,
+        match_confidence=float(r["conf"].value) if "conf" in r else None,
+        coverage=dict(sorted(cov.get(p, {}).items())),
+    )
 
 
 def _direction_number(value: str) -> int:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from pilotkg.graph.store.base import DELETE_CHUNK, INSERT_CHUNK, GraphStore, QueryResult, Term, serialize_rdf
+from pilotkg.graph.store.base import (
+    DELETE_CHUNK,
+    INSERT_CHUNK,
+    GraphStore,
+    QueryResult,
+    SparqlLimits,
+    Term,
+    serialize_rdf,
+)
 from pilotkg.graph.store.embedded import EmbeddedStore
 from pilotkg.graph.store.remote import RemoteStore
 from pilotkg.settings import Settings
 
 
-def open_store(settings: Settings, *, read_only: bool = False) -> GraphStore:
-    """The remote endpoint when ``sparql_query_url`` is set, else the embedded store in ``store_dir``."""
+def open_store(settings: Settings, *, read_only: bool = False, workers: int = 0) -> GraphStore:
+    """The remote endpoint when ``sparql_query_url`` is set, else the embedded store in ``store_dir``
+    (with ``workers`` query worker processes for users' queries: see :mod:`.pool`)."""
     if settings.sparql_query_url:
         return RemoteStore(settings, read_only=read_only)
-    return EmbeddedStore(settings.store_dir, read_only=read_only)
+    return EmbeddedStore(settings.store_dir, read_only=read_only, workers=workers)
 
 
 __all__ = [
@@ -22,6 +31,7 @@ __all__ = [
     "GraphStore",
     "QueryResult",
     "RemoteStore",
+    "SparqlLimits",
     "Term",
     "open_store",
     "serialize_rdf",

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import pyoxigraph as ox
 import rdflib
 
-from pilotkg.errors import InputError, QueryError, QueryTimeout
+from pilotkg.errors import InputError, QueryError, QueryTimeout, ResultTooLarge
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Callable
 
 
 # Triples per INSERT DATA operation. Virtuoso 7's SPARQL parser runs out of stack ("SP030 … memory
@@ -149,20 +149,64 @@ class Cancelled(Exception):
     pass
 
 
-def materialize(res: Any, cancel: threading.Event | None, t0: float) -> QueryResult:
-    """pyoxigraph results → QueryResult, checking for cancellation at every row."""
+def result_too_large(what: str, limit: int) -> ResultTooLarge:
+    return ResultTooLarge(
+        f"the result has more than {limit} {what}; add a LIMIT (or use a token with more allowance)",
+        f"查询结果超过 {limit} {'行' if what == 'rows' else '字节'}；请加上 LIMIT（或使用有更高额度的令牌）",
+        where="query",
+    )
+
+
+class _Budget:
+    """Counts rows and bytes (the characters of the values) as a result is read, and stops it past the limits."""
+
+    def __init__(self, max_rows: int | None, max_bytes: int | None) -> None:
+        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.rows = self.bytes = 0
+
+    def add(self, *terms: Term) -> None:
+        self.rows += 1
+        if self.max_rows is not None and self.rows > self.max_rows:
+            raise result_too_large("rows", self.max_rows)
+        if self.max_bytes is not None:
+            self.bytes += sum(len(t.value) + 16 for t in terms)
+            if self.bytes > self.max_bytes:
+                raise result_too_large("bytes", self.max_bytes)
+
+
+def materialize(
+    res: Any,
+    cancel: threading.Event | None,
+    t0: float,
+    *,
+    max_rows: int | None = None,
+    max_bytes: int | None = None,
+) -> QueryResult:
+    """pyoxigraph results → QueryResult, checking for cancellation and the size limits at every row."""
+    try:
+        return _materialize(res, cancel, t0, _Budget(max_rows, max_bytes))
+    finally:
+        del res  # pyoxigraph iterators are thread-bound: no frame of a raised exception may keep one
+
+
+def _materialize(res: Any, cancel: threading.Event | None, t0: float, budget: _Budget) -> QueryResult:
     if isinstance(res, ox.QueryBoolean):
         return QueryResult("boolean", boolean=bool(res), seconds=time.perf_counter() - t0)
     if isinstance(res, ox.QueryTriples) or not hasattr(res, "variables"):
         triples: list[ox.Triple] = []
+        rows = []
         for t in res:
             if cancel is not None and cancel.is_set():
                 raise Cancelled
-            triples.append(t if isinstance(t, ox.Triple) else t.triple)
-        rows = [
-            {"subject": to_term(t.subject), "predicate": to_term(t.predicate), "object": to_term(t.object)}
-            for t in triples
-        ]
+            triple = t if isinstance(t, ox.Triple) else t.triple
+            triples.append(triple)
+            row = {
+                "subject": to_term(triple.subject),
+                "predicate": to_term(triple.predicate),
+                "object": to_term(triple.object),
+            }
+            budget.add(*row.values())
+            rows.append(row)
         return QueryResult(
             "graph",
             ["subject", "predicate", "object"],
@@ -180,6 +224,7 @@ def materialize(res: Any, cancel: threading.Event | None, t0: float) -> QueryRes
             v = sol[i]
             if v is not None:
                 row[name] = to_term(v)
+        budget.add(*row.values())
         out.append(row)
     return QueryResult("bindings", names, out, seconds=time.perf_counter() - t0)
 
@@ -197,6 +242,21 @@ class GraphStore(Protocol):
     def query(
         self, sparql: str, *, timeout_s: float | None = None, named_graphs: Sequence[str] | None = None
     ) -> QueryResult: ...
+    def run_untrusted(
+        self,
+        sparql: str,
+        *,
+        prepare: Callable[[str], str],
+        timeout_s: float | None,
+        named_graphs: Sequence[str] | None,
+        max_rows: int | None = None,
+        max_bytes: int | None = None,
+        priority: bool = False,
+    ) -> QueryResult:
+        """A user's query: ``prepare`` (parse, check, maybe rewrite) runs where the query runs, which for
+        the embedded store is a worker process that is killed at the time limit."""
+        ...
+
     def update(self, sparql: str) -> None: ...
     def replace_graph(self, graph_iri: str, g: rdflib.Graph) -> None: ...
     def add_to_graph(self, graph_iri: str, g: rdflib.Graph) -> None: ...
@@ -299,56 +359,202 @@ def syntax_error(message: str) -> QueryError:
     return QueryError(f"malformed SPARQL: {message}", f"SPARQL 语法错误：{message}", where="query")
 
 
-# --- restricted datasets: what the query text itself must not do ---------------------------------
+# --- the SPARQL lexer: size and nesting limits before any parser sees a text -------------------------
 
-# Strings, IRIs and comments, matched left to right so that a '#' or a keyword inside one is skipped.
-_OPAQUE = re.compile(
+# The store library's parser and evaluator recurse on nesting ({ ( [ !, sub-SELECT, OPTIONAL) and on long
+# chains of UNION / MINUS / BIND (each adds a level to the algebra tree): ~3 000 levels overflow the
+# native stack and kill the process, and rdflib's pyparsing grammar gives up (RecursionError) after a few
+# dozen. So every user text is first scanned by this linear lexer — strings, IRIs, comments and
+# prefixed-name escapes (``e:a\#x``) tokenised as the SPARQL grammar does — and refused past the limits.
+
+
+@dataclass(frozen=True)
+class SparqlLimits:
+    """What a user's SPARQL text may contain (checked by :func:`scan_sparql`) and return."""
+
+    max_chars: int = 100_000
+    max_depth: int = 32  # { ( [ nested
+    max_tokens: int = 20_000
+    max_brackets: int = 4_096  # all { ( [ together
+    max_keyword: int = 128  # each of NESTING_KEYWORDS
+    max_not: int = 64  # '!' (each one nests an expression)
+    max_rows: int | None = None  # result rows (None: unlimited)
+    max_bytes: int | None = None  # result size, counted as the characters of the values
+    priority: bool = False  # token holders: may use the query worker kept free for them
+
+
+# Keywords whose every occurrence adds a level to the algebra (or a sub-query).
+NESTING_KEYWORDS = frozenset(
+    {"UNION", "OPTIONAL", "MINUS", "BIND", "FILTER", "SELECT", "GRAPH", "EXISTS", "VALUES", "SERVICE"}
+)
+UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"})
+QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
+
+_WS = re.compile(r"\s+")
+_COMMENT = re.compile(r"#[^\n\r]*")
+_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+_STRING = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""|'
     r"'''(?:[^'\\]|\\.|'(?!''))*'''|"
     r'"(?:[^"\\\n\r]|\\.)*"|'
-    r"'(?:[^'\\\n\r]|\\.)*'|"
-    r'<[^<>"{}|^`\\\x00-\x20]*>|#[^\n\r]*',
+    r"'(?:[^'\\\n\r]|\\.)*'",
     re.DOTALL,
 )
-# A bare keyword: not part of a variable, prefixed name, blank node label or language tag.
-BARE_KEYWORD = r"(?<![\w?$:@.\-\\%])({})(?![\w:.\-])"
-_SERVICE_OR_DEFINE = re.compile(BARE_KEYWORD.format("SERVICE|DEFINE"), re.IGNORECASE)
-_DATASET_CLAUSE = re.compile(BARE_KEYWORD.format("FROM") + r"\s+(?:NAMED\s+)?(?:<[^>]*>|[^\s{}]+)", re.IGNORECASE)
+_VAR = re.compile(r"[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]*")
+_LANGTAG = re.compile(r"@[A-Za-z0-9\-]+")
+# Keywords, prefixed names (with %HH and \\-escapes), blank-node labels, numbers.
+_WORD = re.compile(r"(?:[\w:%\-]|\\.|\.(?=[\w:%\-\\]))+")
 
 
-def mask_sparql(sparql: str) -> str:
-    """The text with strings and comments blanked and IRIs emptied, same length and offsets."""
+@dataclass(frozen=True)
+class Token:
+    kind: Literal["word", "iri", "string", "var", "lang", "punct"]
+    text: str
+    start: int
+    end: int
 
-    def blank(m: re.Match[str]) -> str:
-        t = m.group(0)
-        return "<" + "_" * (len(t) - 2) + ">" if t.startswith("<") else " " * len(t)
+    @property
+    def keyword(self) -> str | None:
+        """The upper-cased keyword this token is (a word without ':'), else None."""
+        return self.text.upper() if self.kind == "word" and ":" not in self.text else None
 
-    return _OPAQUE.sub(blank, sparql)
+
+@dataclass(frozen=True)
+class SparqlScan:
+    tokens: list[Token]
+    depth: int
+    keywords: dict[str, int]
+
+    @property
+    def first_keyword(self) -> str | None:
+        """The first keyword after the prologue (PREFIX p: <…> / BASE <…>)."""
+        i, toks = 0, self.tokens
+        while i < len(toks):
+            kw = toks[i].keyword
+            if kw == "PREFIX":
+                i += 3
+            elif kw == "BASE":
+                i += 2
+            else:
+                return kw
+        return None
+
+    @property
+    def is_update(self) -> bool:
+        """Every SPARQL Update operation starts with one of UPDATE_KEYWORDS; no query does."""
+        return self.first_keyword in UPDATE_KEYWORDS
+
+    @property
+    def form(self) -> str | None:
+        """The query form (the first of SELECT/ASK/CONSTRUCT/DESCRIBE: a sub-query comes later)."""
+        return next((t.keyword for t in self.tokens if t.keyword in QUERY_FORMS), None)
+
+    def has_keyword(self, word: str) -> bool:
+        return any(t.keyword == word for t in self.tokens)
+
+    def without_dataset_clauses(self, text: str) -> str:
+        """``text`` without its ``FROM [NAMED] <iri>|prefix:name`` clauses (the protocol dataset replaces them)."""
+        out, last, toks = [], 0, self.tokens
+        for i, t in enumerate(toks):
+            if t.keyword != "FROM":
+                continue
+            j = i + 1
+            if j < len(toks) and toks[j].keyword == "NAMED":
+                j += 1
+            if j < len(toks) and toks[j].kind in ("iri", "word"):
+                out.append(text[last : t.start] + " ")
+                last = toks[j].end
+        return "".join(out) + text[last:]
 
 
-def restrict_query(sparql: str, *, strip_dataset: bool) -> str:
-    """Check a query that must see only its protocol dataset (``named_graphs``), before it runs.
+def _too_big(en: str, zh: str) -> QueryError:
+    return QueryError(en, zh, where="query")
 
-    SERVICE is refused: it would read another endpoint (Oxigraph's own, say) outside the dataset, or
-    make the server fetch any URL. DEFINE is refused: Virtuoso's pragmas (``DEFINE input:default-graph-uri``)
-    replace the dataset, and it is not SPARQL 1.1 anyway. With ``strip_dataset`` the query's FROM / FROM
-    NAMED clauses are cut out: the SPARQL 1.1 Protocol says the protocol dataset replaces them, and
-    Virtuoso 7 lets them win instead, so the client enforces the rule for every remote engine."""
-    masked = mask_sparql(sparql)
-    if m := _SERVICE_OR_DEFINE.search(masked):
-        word = m.group(1).upper()
-        raise QueryError(
-            f"{word} is not allowed in queries on a restricted dataset",
-            f"受限数据集上的查询不允许使用 {word}",
-            where="query",
+
+def scan_sparql(text: str, limits: SparqlLimits) -> SparqlScan:
+    """Tokenise ``text`` and enforce ``limits`` (QueryError past any of them), in one linear pass."""
+    if len(text) > limits.max_chars:
+        raise _too_big(
+            f"the query is {len(text)} characters long; at most {limits.max_chars} are accepted",
+            f"查询长度为 {len(text)} 个字符，最多接受 {limits.max_chars} 个",
         )
-    if not strip_dataset:
-        return sparql
-    out, last = [], 0
-    for m in _DATASET_CLAUSE.finditer(masked):
-        out.append(sparql[last : m.start()] + " ")
-        last = m.end()
-    return "".join(out) + sparql[last:]
+    tokens: list[Token] = []
+    keywords: dict[str, int] = {}
+    depth = max_depth = brackets = nots = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        m: re.Match[str] | None
+        if c.isspace():
+            m = _WS.match(text, i)
+            assert m is not None
+            i = m.end()
+            continue
+        if c == "#":
+            m = _COMMENT.match(text, i)
+            assert m is not None
+            i = m.end()
+            continue
+        kind: Literal["word", "iri", "string", "var", "lang", "punct"] = "punct"
+        m = None
+        if c == "<":
+            m = _IRIREF.match(text, i)
+            kind = "iri"
+        elif c in "\"'":
+            m = _STRING.match(text, i)
+            if m is None:
+                raise _too_big("unterminated string in the query", "查询中有未结束的字符串")
+            kind = "string"
+        elif c in "?$":
+            m = _VAR.match(text, i)
+            kind = "var"
+        elif c == "@":
+            m = _LANGTAG.match(text, i)
+            kind = "lang"
+        elif c.isalnum() or c in "_:\\":
+            m = _WORD.match(text, i)
+            kind = "word"
+        if m is None or m.end() == i:
+            kind = "punct"
+            end = i + 1
+        else:
+            end = m.end()
+        tok = Token(kind, text[i:end], i, end)
+        i = end
+        tokens.append(tok)
+        if len(tokens) > limits.max_tokens:
+            raise _too_big(
+                f"the query has more than {limits.max_tokens} tokens", f"查询的词法单元超过 {limits.max_tokens} 个"
+            )
+        if kind == "punct":
+            if tok.text in "{([":
+                depth += 1
+                brackets += 1
+                max_depth = max(max_depth, depth)
+                if depth > limits.max_depth or brackets > limits.max_brackets:
+                    raise _too_big(
+                        f"the query nests {{ ( [ more than {limits.max_depth} deep "
+                        f"(or has more than {limits.max_brackets} of them)",
+                        f"查询中 {{ ( [ 的嵌套超过 {limits.max_depth} 层（或总数超过 {limits.max_brackets} 个）",
+                    )
+            elif tok.text in "})]":
+                depth = max(0, depth - 1)
+            elif tok.text == "!":
+                nots += 1
+                if nots > limits.max_not:
+                    raise _too_big(
+                        f"the query has more than {limits.max_not} '!' operators",
+                        f"查询中的“!”运算符超过 {limits.max_not} 个",
+                    )
+        elif (kw := tok.keyword) in NESTING_KEYWORDS:
+            assert kw is not None
+            keywords[kw] = keywords.get(kw, 0) + 1
+            if keywords[kw] > limits.max_keyword:
+                raise _too_big(
+                    f"the query has more than {limits.max_keyword} {kw} keywords",
+                    f"查询中的 {kw} 关键字超过 {limits.max_keyword} 个",
+                )
+    return SparqlScan(tokens, max_depth, keywords)
 
 
 def timeout_error(timeout_s: float) -> QueryTimeout:

@@ -1,6 +1,8 @@
 """The embedded store: pyoxigraph on disk (or in memory, for tests), behind :class:`pilotkg.graph.store.GraphStore`.
 
-Queries on the embedded store run in a daemon worker thread: pyoxigraph cannot cancel a query, but it
+Users' queries (:meth:`EmbeddedStore.run_untrusted`) on a store opened with ``workers`` run in the worker
+processes of :mod:`.pool`, killed at the time limit. Without workers (the CLI, in-memory stores), queries
+with a time limit run in a daemon worker thread: pyoxigraph cannot cancel a query, but it
 releases the GIL while evaluating, so a query past its deadline is *abandoned* — the caller gets
 QueryTimeout at once, the worker stops at its next result row, and a query that yields no row (a runaway
 aggregate) runs on in its thread until it finishes. At most ``MAX_ABANDONED`` such threads may linger;
@@ -9,6 +11,7 @@ beyond that new queries are refused (StoreError) rather than piling up.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import traceback
@@ -27,18 +30,15 @@ from pilotkg.graph.store.base import (
     count_query,
     materialize,
     replace_update,
-    restrict_query,
     syntax_error,
     timeout_error,
 )
+from pilotkg.graph.store.pool import Job, QueryPool, open_read_only, run_job
 
 if TYPE_CHECKING:
     import rdflib
 
 MAX_ABANDONED = 4
-# Opening read-only beside a writer races its compactions (see EmbeddedStore._open_read_only): retry
-# for this long. One retry is usually enough; a writer compacting non-stop on busy cores needed up to 7 (300 opens).
-READ_ONLY_PATIENCE_S = 5.0
 
 _abandoned: set[threading.Thread] = set()
 _abandoned_lock = threading.Lock()
@@ -82,10 +82,14 @@ def _run_with_deadline(fn: Callable[[threading.Event], QueryResult], timeout_s: 
 class EmbeddedStore(SparqlUpdates):
     """pyoxigraph on disk (``path``) or in memory (``path=None``, for tests)."""
 
-    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False, workers: int = 0) -> None:
         self.read_only = read_only
+        self.path = path
         self.location = str(path) if path is not None else ":memory:"
         self._store: ox.Store | None = self._open(path, read_only)
+        # Workers open the folder read-only: only for a store on disk.
+        self._pool: QueryPool | None = QueryPool(path, workers) if workers > 0 and path is not None else None
+        self.generation = 0  # bumped by every write, so workers reopen their read-only snapshot
 
     @staticmethod
     def _open(path: Path | None, read_only: bool) -> ox.Store:
@@ -115,25 +119,14 @@ class EmbeddedStore(SparqlUpdates):
 
     @staticmethod
     def _open_read_only(path: Path) -> ox.Store:
-        # A writer in another process may flush or compact between our reading the MANIFEST and opening
-        # the SST files it lists; RocksDB then reports the vanished file as "Corruption". The store is
-        # fine, so reading the (new) MANIFEST again succeeds.
-        deadline = time.monotonic() + READ_ONLY_PATIENCE_S
-        pause = 0.005
-        while True:
-            try:
-                return ox.Store.read_only(str(path))
-            except (OSError, RuntimeError) as exc:
-                last = exc
-                if "No such file" not in str(exc) or time.monotonic() + pause > deadline:
-                    break
-                time.sleep(pause)
-                pause = min(pause * 2, 0.1)
-        raise StoreError(
-            f"cannot open the RDF store read-only: {last}",
-            f"无法以只读方式打开 RDF 存储：{last}",
-            where=str(path),
-        ) from last
+        try:
+            return open_read_only(path)
+        except StoreError as exc:
+            raise StoreError(
+                f"cannot open the RDF store read-only: {exc.__cause__}",
+                f"无法以只读方式打开 RDF 存储：{exc.__cause__}",
+                where=str(path),
+            ) from exc.__cause__
 
     @property
     def store(self) -> ox.Store:
@@ -154,7 +147,6 @@ class EmbeddedStore(SparqlUpdates):
         if named_graphs is None:
             kwargs = {"use_default_graph_as_union": True}
         else:  # the protocol dataset replaces any FROM / FROM NAMED of the query
-            sparql = restrict_query(sparql, strip_dataset=False)
             graphs = [ox.NamedNode(g) for g in named_graphs]
             kwargs = {"default_graph": graphs, "named_graphs": graphs}
 
@@ -177,9 +169,44 @@ class EmbeddedStore(SparqlUpdates):
         except Cancelled as exc:  # only reachable if the deadline passed as the last row came in
             raise timeout_error(timeout_s) from exc
 
+    def run_untrusted(
+        self,
+        sparql: str,
+        *,
+        prepare: Callable[[str], str],
+        timeout_s: float | None,
+        named_graphs: Sequence[str] | None,
+        max_rows: int | None = None,
+        max_bytes: int | None = None,
+        priority: bool = False,
+    ) -> QueryResult:
+        job = Job(
+            sparql,
+            prepare,
+            list(named_graphs) if named_graphs is not None else None,
+            self.generation,
+            max_rows,
+            max_bytes,
+            priority,
+        )
+        if self._pool is not None:
+            return self._pool.run(job, timeout_s)
+        store = self.store
+
+        def run(cancel: threading.Event | None) -> QueryResult:
+            return run_job(store, job, cancel)
+
+        if timeout_s is None:
+            return run(None)
+        try:
+            return _run_with_deadline(run, timeout_s)
+        except Cancelled as exc:  # only reachable if the deadline passed as the last row came in
+            raise timeout_error(timeout_s) from exc
+
     def update(self, sparql: str) -> None:
         try:
             self._writable().update(sparql)
+            self.generation += 1  # after the commit: a worker that sees the new number sees the new data
         except SyntaxError as exc:
             raise syntax_error(str(exc)) from exc
         except OSError as exc:
@@ -197,7 +224,13 @@ class EmbeddedStore(SparqlUpdates):
         return count_of(self.query(count_query(graph_iri), named_graphs=[graph_iri]))
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self._store is not None and not self.read_only:
             self._store.flush()
-        # pyoxigraph has no close(): dropping the last reference releases the RocksDB lock
+        # pyoxigraph has no close(): dropping the last reference releases the RocksDB lock. The SPARQL
+        # parser (pyparsing) keeps exceptions whose frames reach back to a query's caller, so a reference
+        # can sit in a garbage cycle: collected here, or the lock outlives close().
         self._store = None
+        gc.collect()

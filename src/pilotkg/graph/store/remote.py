@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import re
+import logging
 import time
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -13,16 +13,16 @@ import pyoxigraph as ox
 
 from pilotkg.errors import StoreError
 from pilotkg.graph.store.base import (
-    BARE_KEYWORD,
     QueryResult,
+    SparqlLimits,
     SparqlUpdates,
     count_of,
     count_query,
-    mask_sparql,
     materialize,
     ntriples,
     replace_update,
-    restrict_query,
+    result_too_large,
+    scan_sparql,
     syntax_error,
     timeout_error,
     to_term,
@@ -33,20 +33,23 @@ if TYPE_CHECKING:
 
     from pilotkg.settings import Settings
 
+log = logging.getLogger("pilotkg.store")
 _NO_GRAPH = "urn:pilotkg:no-graph"
 _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 _ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8"
 _ACCEPT_RESULTS = "application/sparql-results+json"
-_QUERY_FORM = re.compile(BARE_KEYWORD.format("SELECT|ASK|CONSTRUCT|DESCRIBE"), re.IGNORECASE)
+_SCAN_LIMITS = SparqlLimits(
+    max_chars=10**9, max_depth=10**6, max_tokens=10**9, max_brackets=10**9, max_keyword=10**9, max_not=10**9
+)
 
 
 def _accept_for(sparql: str) -> str:
     """Ask for triples only when the query makes triples: Virtuoso honours the first type of a mixed
     Accept for any query form and sends CONSTRUCT results as (non-standard) SPARQL results JSON."""
-    m = _QUERY_FORM.search(mask_sparql(sparql))  # the first form keyword is the query's own, not a subquery's
-    if m is None:
+    form = scan_sparql(sparql, _SCAN_LIMITS).form  # the first form keyword is the query's own, not a subquery's
+    if form is None:
         return _ACCEPT
-    return _ACCEPT_GRAPH if m.group(1).upper() in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS
+    return _ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS
 
 
 class _ChallengeAuth(httpx.Auth):
@@ -107,11 +110,31 @@ class RemoteStore(SparqlUpdates):
     ) -> QueryResult:
         if named_graphs is None:  # "all graphs" made explicit so remote and embedded answer alike
             named_graphs = self._graph_names()
-        else:
-            sparql = restrict_query(sparql, strip_dataset=True)
         # The protocol has no "empty dataset": a graph that never exists stands for none.
         graphs = list(named_graphs) or [_NO_GRAPH]
         return self._query({"query": sparql, "default-graph-uri": graphs, "named-graph-uri": graphs}, timeout_s)
+
+    def run_untrusted(
+        self,
+        sparql: str,
+        *,
+        prepare: Callable[[str], str],
+        timeout_s: float | None,
+        named_graphs: Sequence[str] | None,
+        max_rows: int | None = None,
+        max_bytes: int | None = None,
+        priority: bool = False,
+    ) -> QueryResult:
+        """The remote engine runs the query (and schedules its own work); ``prepare`` runs here."""
+        del priority
+        result = self.query(prepare(sparql), timeout_s=timeout_s, named_graphs=named_graphs)
+        if max_rows is not None and len(result.rows) > max_rows:
+            raise result_too_large("rows", max_rows)
+        if max_bytes is not None:
+            size = sum(len(t.value) + 16 for row in result.rows for t in row.values())
+            if size > max_bytes:
+                raise result_too_large("bytes", max_bytes)
+        return result
 
     def _query(self, data: dict[str, str | list[str]], timeout_s: float | None) -> QueryResult:
         t0 = time.perf_counter()
@@ -132,11 +155,9 @@ class RemoteStore(SparqlUpdates):
         except httpx.TimeoutException as exc:
             raise timeout_error(timeout_s or 0) from exc
         except httpx.HTTPError as exc:
-            raise StoreError(
-                f"cannot reach the SPARQL endpoint {self.query_url}: {exc}",
-                f"无法连接 SPARQL 服务 {self.query_url}：{exc}",
-                where=self.query_url,
-            ) from exc
+            # No URL or library text in the message: it may reach API callers (the log has both).
+            log.warning("SPARQL endpoint %s unreachable: %s", self.query_url, exc)
+            raise StoreError("cannot reach the SPARQL endpoint", "无法连接 SPARQL 服务", where="store") from exc
         if resp.status_code == 400:
             raise syntax_error(_server_text(bytes(body)))
         _raise_for(resp, self.query_url, bytes(body))
@@ -224,7 +245,14 @@ def _server_text(body: bytes, limit: int = 500) -> str:
 def _raise_for(resp: httpx.Response, url: str, body: bytes | None = None) -> None:
     if resp.status_code < 300:
         return
-    text = _server_text(body if body is not None else resp.content)
+    # The endpoint's own text goes to the log, not into the message: it may echo a whole request or
+    # internal detail, and the message reaches API callers.
+    log.warning(
+        "SPARQL endpoint %s: HTTP %s: %s",
+        url,
+        resp.status_code,
+        _server_text(body if body is not None else resp.content),
+    )
     if resp.status_code in (401, 403):
         raise StoreError(
             f"the SPARQL endpoint refused the credentials (HTTP {resp.status_code})",
@@ -232,7 +260,7 @@ def _raise_for(resp: httpx.Response, url: str, body: bytes | None = None) -> Non
             where=url,
         )
     raise StoreError(
-        f"SPARQL endpoint error HTTP {resp.status_code}: {text}",
-        f"SPARQL 服务错误 HTTP {resp.status_code}：{text}",
+        f"SPARQL endpoint error HTTP {resp.status_code}",
+        f"SPARQL 服务错误 HTTP {resp.status_code}",
         where=url,
     )

@@ -33,10 +33,16 @@ def _edge_errors(where: str) -> Iterator[None]:
         yield
     except PilotkgError:
         raise
-    except Exception as exc:
-        if type(exc) is not Exception:  # a real Python error (TypeError, ...) is a bug: let it through
-            raise
-        raise StoreError(f"qdrant-edge: {exc}", f"嵌入式向量索引出错：{exc}", where=where) from exc
+    except BaseException as exc:
+        # A Rust panic (pyo3's PanicException, a BaseException: e.g. a truncated status.dat) means damaged
+        # files, not a bug of ours: it becomes a StoreError too, so start-up reports it instead of hanging.
+        if type(exc).__name__ != "PanicException" and type(exc) is not Exception:
+            raise  # a real Python error (TypeError, ...) is a bug: let it through
+        raise StoreError(
+            f"the vector index is damaged or unreadable ({type(exc).__name__}); rebuild it with `pilotkg build`",
+            f"向量索引已损坏或无法读取（{type(exc).__name__}）；请用 `pilotkg build` 重建",
+            where="index",
+        ) from exc
 
 
 def _edge_match(m: FieldMatch) -> qe.FieldCondition:
@@ -113,13 +119,13 @@ class EdgeIndex(QdrantIndex):
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            fh.seek(0)
-            holder = fh.read().strip() or "?"
             fh.close()
+            # The holder's pid stays in the lock file for an operator (`cat .lock`), not in a message
+            # that may reach API callers.
             raise StoreError(
-                f"the vector index is open in another process or handle (pid {holder}); qdrant-edge"
+                "the vector index is open in another process or handle; qdrant-edge"
                 " allows one opener per shard — stop it, or set PILOTKG_QDRANT_URL to share a server",
-                f"向量索引已被另一进程或句柄打开（pid {holder}）；qdrant-edge 每个分片只允许一个打开者——"
+                "向量索引已被另一进程或句柄打开；qdrant-edge 每个分片只允许一个打开者——"
                 "请先停止它，或设置 PILOTKG_QDRANT_URL 使用共享服务器",
                 where=str(self._dir(collection)),
             ) from exc
