@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -46,6 +47,10 @@ projects_app = typer.Typer(
     help="Submitted projects: import, list (eligibility rules checked as SHACL).", no_args_is_help=True
 )
 app.add_typer(projects_app, name="projects")
+judge_app = typer.Typer(
+    help="The fitted judgments (scope, checklist): fit them from labelled cases.", no_args_is_help=True
+)
+app.add_typer(judge_app, name="judge")
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -406,6 +411,11 @@ def check(
             _fail(fail_on, seen)
             return
         for rep in reports:
+            if rep.out_of_scope:
+                nd = rep.nearest_domain
+                where = f"：更接近 {nd.label_zh} / nearer to {nd.label_en}" if nd else ""
+                out.print(f"[yellow]不属于任何方向，不给出要求清单 / out of scope, no checklist{where}[/yellow]")
+                continue
             t = Table(
                 "",
                 "要求 requirement",
@@ -464,21 +474,80 @@ def search(
 @app.command(name="eval")
 def eval_(
     cases: Annotated[
-        Path, typer.Argument(help="Labelled JSONL (id, direction 0–16, text, addressed/missing/violated); - for stdin")
+        list[Path],
+        typer.Argument(help="Labelled JSONL files (id, direction 0–16, text, addressed/missing/violated); - for stdin"),
     ],
-    keys: Annotated[Path | None, typer.Option(help="requirement_keys.tsv; default: beside the cases file")] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="requirement_keys.tsv; default: beside the first cases file")
+    ] = None,
+    cv: Annotated[
+        int, typer.Option("--cv", min=0, help="k-fold cross-validation grouped by case (0: the shipped judgments)")
+    ] = 0,
+    cache: Annotated[Path | None, typer.Option(help="Keep encoder outputs in this file across runs")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
-    """Evaluate matching (with a dense / lexical / hybrid ablation) and coverage on labelled cases."""
+    """Matching, scope and coverage figures on labelled cases: cross-validated with --cv K (everything fitted
+    is fitted inside each training fold), over all cases and over application write-ups alone."""
 
     def body() -> None:
-        from pilotkg.evaluate import dump, evaluate, render
+        from pilotkg.evaluate import cross_validate, dump, harness, in_sample, load_cases, load_keys, prepare, render
 
-        if str(cases) == "-" and keys is None:
+        if any(str(c) == "-" for c in cases) and keys is None:
             raise InputError("with cases from stdin, give --keys", "从标准输入读取用例时须提供 --keys", where="-")
-        with _file_arg(cases, ".jsonl") as path, _pilot() as pilot:
-            report = evaluate(pilot, path, keys or cases.with_name("requirement_keys.tsv"), progress=_say)
-        out.print(dump(report) if fmt is TableOrJson.json else render(report))
+        with contextlib.ExitStack() as files, _pilot() as pilot:
+            paths = [files.enter_context(_file_arg(c, ".jsonl")) for c in cases]
+            h = harness(pilot, cache)
+            labelled = [c for path in paths for c in load_cases(path)]
+            data = prepare(h, labelled, load_keys(keys or cases[0].with_name("requirement_keys.tsv")), _say)
+            if cv >= 2:
+                reports = cross_validate(h, data, cv, _say)
+            else:
+                j = pilot.matcher.judgments
+                reports = [in_sample(h, data, j, "shipped judgments (in-sample if these cases fitted them)")]
+        typer.echo(dump(reports) if fmt is TableOrJson.json else "\n\n".join(render(r) for r in reports))
+
+    run(body)
+
+
+@judge_app.command("fit")
+def judge_fit(
+    cases: Annotated[list[Path], typer.Argument(help="Labelled JSONL files to fit on (e.g. dev.jsonl dev2.jsonl)")],
+    keys: Annotated[
+        Path | None, typer.Option(help="requirement_keys.tsv; default: beside the first cases file")
+    ] = None,
+    cv: Annotated[int, typer.Option("--cv", min=2, help="folds of the cross-validation stored with the artefact")] = 5,
+    cache: Annotated[Path | None, typer.Option(help="Keep encoder outputs in this file across runs")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", help="Where to write; default: the package's artefact")
+    ] = None,
+) -> None:
+    """Fit the judgments (match weights, scope and capability models, cut-offs) on labelled cases and write
+    the versioned artefact, with the data digest, the date and the cross-validated figures."""
+
+    def body() -> None:
+        from pilotkg.evaluate import cross_validate, digest, fit, harness, load_cases, load_keys, prepare, render, today
+        from pilotkg.matching import artefact_path
+
+        with _pilot() as pilot:
+            h = harness(pilot, cache)
+            labelled = [c for path in cases for c in load_cases(path)]
+            data = prepare(h, labelled, load_keys(keys or cases[0].with_name("requirement_keys.tsv")), _say)
+            reports = cross_validate(h, data, cv, _say)
+            _say(f"fitting on all {len(data)} cases")
+            j = fit(h, data, created=today(), data_digest=digest(cases))
+        j.cv = {
+            f"{r.title}: {f.mode}": {k: round(v, 4) for k, v in f.model_dump().items() if isinstance(v, float)}
+            for r in reports
+            for f in r.matching
+        } | {
+            f"{r.title}: coverage": {k: round(v, 4) for k, v in c.model_dump().items() if isinstance(v, float)}
+            for r in reports
+            for c in r.coverage
+        }
+        target = output or artefact_path()
+        target.write_text(j.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        typer.echo("\n\n".join(render(r) for r in reports))
+        typer.echo(f"wrote {target}")
 
     run(body)
 

@@ -86,6 +86,16 @@ def scheme() -> str:
     return "scheme/directions"
 
 
+def concept(slug: str) -> str:
+    """A concept of the packaged thesaurus (ontology/thesaurus.ttl)."""
+    return f"concept/{_safe(slug)}"
+
+
+def domain(slug: str) -> str:
+    """A safety domain outside the programme (ontology/domains.ttl)."""
+    return f"domain/{_safe(slug)}"
+
+
 # --- the 2023–2025 action plan (a later policy the 2021 directions are cross-walked to) ---
 
 

@@ -45,7 +45,6 @@ from pilotkg.matching import (
     CoverageReport,
     Matcher,
     MatchResult,
-    OtherDomain,
     ScenarioNamer,
     SearchHit,
     build_policy_index,
@@ -381,8 +380,6 @@ class Pilot:
         for d in result.directions:  # evidence quotes the user's own text, not the normalised one
             for e in d.evidence:
                 e.text = text[e.start : e.end]
-        if result.out_of_scope and result.nearest_domain is None:
-            result.nearest_domain = self._nearest_domain(text)
         self._name_scenarios(text, result)
         return result
 
@@ -408,17 +405,6 @@ class Pilot:
             )
         return plan
 
-    def _nearest_domain(self, text: str) -> OtherDomain | None:
-        """The nearest out-of-scope anchor, for a matcher that does not name it (issue 14's matcher
-        names it in every result; this is then never reached)."""
-        hits = self.index.search(
-            POLICY, dense=self.embedder.embed_queries([text])[0], mode="dense", limit=1, filters={"kind": "anchor"}
-        )
-        if not hits:
-            return None
-        label = str(hits[0].payload.get("text", ""))
-        return OtherDomain(id=hits[0].id, label_zh=label, label_en="", similarity=round(hits[0].score, 4))
-
     def check(
         self, text: str, direction: int | None = None, top: int = 1, *, by_attention: bool = False
     ) -> list[CoverageReport]:
@@ -433,8 +419,22 @@ class Pilot:
             self.corpus.direction(direction)  # NotFoundError for a number the guide doesn't have
             numbers = [direction]
         else:
-            numbers = [d.number for d in self._match(text, top).directions[:top]]
-        reports = [self._for_applicant(self.checker.check(text, n)) for n in numbers]
+            found = self._match(text, top)
+            if found.out_of_scope:  # no checklist for a text that fits no direction: say so, and what it is
+                best = found.directions[0]
+                return [
+                    CoverageReport(
+                        direction=best.number,
+                        direction_name=best.name,
+                        requirements=[],
+                        counts=dict.fromkeys(("addressed", "missing", "violated", "uncertain"), 0),
+                        out_of_scope=True,
+                        nearest_domain=found.nearest_domain,
+                    )
+                ]
+            numbers = [d.number for d in found.directions[:top]]
+        analysis = self.checker.reader.read(text)  # one encoder pass whatever the number of directions
+        reports = [self._for_applicant(self.checker.report(analysis, n)) for n in numbers]
         return [r.by_attention() for r in reports] if by_attention else reports
 
     def _for_applicant(self, report: CoverageReport) -> CoverageReport:

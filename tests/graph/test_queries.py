@@ -113,3 +113,16 @@ def test_requirements_of_direction_8_with_offsets(store: GraphStore, raw: str) -
         "报警响应时间少于30分钟",
     )
     assert {r["file"].value for r in res.rows} == {"2021-safety-emergency-pilot-notice.txt"}
+
+
+def test_thesaurus_answers_sparql(store: GraphStore) -> None:
+    # The checker's vocabulary is in the graph: a means item of direction 6 and the concrete terms below it.
+    res = run(store, "thesaurus-means-terms")
+    below = {r["termZh"].value for r in res.rows if r["conceptZh"].value == "先进传感技术" and "termZh" in r}
+    assert {"传感器", "探测器", "在线分析仪"} <= below
+    means = {r["means"].value for r in res.rows}
+    assert any("卫星遥感" in m for m in means) and any("数字孪生" in m for m in means)
+    domains = run(store, "thesaurus-other-domains")
+    by_label = {r["labelZh"].value: r["categoryZh"].value for r in domains.rows}
+    assert by_label["道路交通安全"] == "事故灾难" and by_label["传染病疫情"] == "公共卫生事件"
+    assert "矿山安全" not in " ".join(by_label)  # the programme's own kinds are not "other" domains

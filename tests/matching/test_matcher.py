@@ -64,14 +64,12 @@ def test_sentence_scores_equal_qdrant_scores_of_every_requirement(pilot) -> None
     # The matcher scores sentences against the requirement vectors it read from the index once; the
     # result must be what asking Qdrant for every requirement gives (its best per direction).
     from pilotkg.matching.search import POLICY
-    from pilotkg.policy.text import prepare_query, split_sentences
 
     m = pilot.matcher
-    mapped = prepare_query("井下部署微震与应力传感器。平台识别冲击地压前兆并自动分级预警。无人机巡查尾矿库坝体。")
-    sentences = split_sentences(mapped.text)
-    _, clauses, _, _, clause_best = m._scores(mapped.text, sentences)
+    ms = m.scores("井下部署微震与应力传感器。平台识别冲击地压前兆并自动分级预警。无人机巡查尾矿库坝体。")
+    clause_best, clauses = ms.clause_best, ms.clauses
     assert clause_best.shape == (3, len(m.numbers))
-    _, sent_v = m.embedder.embed_query_spans(mapped.text, [(s.start, s.end) for s in sentences])
+    _, sent_v = m.embedder.embed_query_spans(ms.mapped.text, [(s.start, s.end) for s in ms.sentences])
     n_req = len(pilot.corpus.requirements)
     for si, v in enumerate(sent_v):
         expected = np.zeros(len(m.numbers))

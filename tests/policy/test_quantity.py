@@ -490,3 +490,32 @@ def test_quantity_is_frozen() -> None:
 )
 def test_describe_zh(text: str, zh: str) -> None:
     assert stated(text).describe_zh() == zh
+
+
+def test_what_a_stated_value_measures() -> None:
+    from pilotkg.policy import extract_quantities, is_prior_value, measures_event_interval, nearest_word
+
+    roles = {"latency": ("报警", "上报", "发现"), "period": ("试用", "服务", "周期"), "precision": ("精度",)}
+
+    def first(text: str):  # type: ignore[no-untyped-def]
+        return next(q for q in extract_quantities(text) if q.dimension in ("duration", "length"))
+
+    for text, role in [
+        ("已在两座水库试用一年", "period"),
+        ("已服务客户十年", "period"),
+        ("建设周期18个月", "period"),
+        ("报警时间少于5分钟", "latency"),
+        ("位移监测精度±2mm", "precision"),
+        ("边坡高达420米", None),
+    ]:
+        assert nearest_word(text, first(text), roles) == role, text
+    for text in (
+        "从火情出现到指挥中心平均约40分钟",
+        "震后8—10分钟内完成",
+        "fire alarms after ignition take 40 minutes",
+    ):
+        assert measures_event_interval(text, first(text)), text
+    assert not measures_event_interval("平台连续运行两年", first("平台连续运行两年"))
+    text = "响应时间由2小时缩短至15分钟"
+    before, after = [q for q in extract_quantities(text)]
+    assert is_prior_value(text, before) and not is_prior_value(text, after)

@@ -104,3 +104,19 @@ def test_display_text_joins_wraps_but_not_paragraphs() -> None:
     assert display_text(wrapped) == "一二三四五六七八九十一二三四五六七八九十一二三四五六七，八九十一二三四五六。"
     assert display_text("第一段结束。\n\n第二段。") == "第一段结束。\n第二段。"
     assert display_text("试点应用 1 年后") == "试点应用1年后"
+
+
+def test_writeup_headings_title_and_negation() -> None:
+    from pilotkg.policy import headings, is_negated, title_end
+
+    text = (
+        "项目名称：某县森林火灾监测\n一、项目背景\n人工瞭望为主。\n（二）建设内容：\n部署摄像机。\n"
+        "【预期成效】报警提速。"
+    )
+    assert [h.text for h in headings(text)] == ["项目背景", "建设内容", "预期成效"]
+    assert text[headings(text)[0].start :].startswith("一、项目背景")
+    assert title_end(text) == len("项目名称：某县森林火灾监测")
+    assert title_end("• 微震在线监测\n• 瓦斯实时数据") == 0  # a list item is not a title
+    assert title_end("森林草原火灾监测预警系统。") == 0  # one line: no title above a text
+    assert is_negated("暂未接入物联网") and is_negated("不与井下监测系统联网") and is_negated("has no GIS")
+    assert not is_negated("未来三年推广") and not is_negated("报警时间不超过10分钟")

@@ -42,6 +42,7 @@ from pilotkg.graph.vocabulary import (
     english_labels_graph,
     ontology_graph,
     regions_graph,
+    thesaurus_graph,
 )
 from pilotkg.policy import UNITS, Corpus, Quantity, Requirement, Span, load_corpus, normalize_mapped
 
@@ -140,6 +141,7 @@ class _Builder:
     def run(self) -> Graph:
         self.g += ontology_graph()
         self.g += regions_graph()  # projects name regions by these IRIs; their labels are public
+        self.g += thesaurus_graph()  # reviewers query the checker's vocabulary where the policy is
         self.provenance()
         self.documents()
         self.scheme()

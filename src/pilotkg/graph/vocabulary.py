@@ -45,6 +45,13 @@ def ontology_graph(name: str = "pilotkg.ttl") -> Graph:
     return _load_packaged(name)
 
 
+def thesaurus_graph() -> Graph:
+    """The domain thesaurus (means, quantity roles, write-up sections) and the other safety domains, as SKOS."""
+    g = _load_packaged("thesaurus.ttl")
+    g += _load_packaged("domains.ttl")
+    return g
+
+
 def shapes_graph(name: str = "shapes.ttl") -> Graph:
     """Packaged SHACL shapes: the policy shapes, or another file such as ``project-shapes.ttl``."""
     return _load_packaged(name)

@@ -1,5 +1,4 @@
-"""Matching a description: directions (:mod:`.matcher`), the requirement checklist (:mod:`.coverage`,
-:mod:`.checklist`), policy search (:mod:`.search`) and the 2023–2025 scenarios (:mod:`.scenarios`)."""
+"""pilotkg.matching"""
 
 from pilotkg.matching.base import (
     CoverageReport,
@@ -12,7 +11,18 @@ from pilotkg.matching.base import (
 )
 from pilotkg.matching.checklist import checklist_csv, checklist_markdown, hint_for
 from pilotkg.matching.coverage import CoverageChecker
-from pilotkg.matching.matcher import Matcher, Mode
+from pilotkg.matching.features import Analysis
+from pilotkg.matching.judge import (
+    CAPABILITY_FEATURES,
+    SCOPE_FEATURES,
+    Judgments,
+    Logistic,
+    MatchWeights,
+    artefact_path,
+    fit_logistic,
+    load_judgments,
+)
+from pilotkg.matching.matcher import Matcher, MatchScores, Mode
 from pilotkg.matching.scenarios import (
     FIT_CUTOFF,
     SCENARIOS,
@@ -36,17 +46,25 @@ from pilotkg.matching.search import (
     search,
     tokenizer_for,
 )
+from pilotkg.matching.thesaurus import Thesaurus, load_thesaurus, thesaurus_graph
 
 __all__ = [
+    "CAPABILITY_FEATURES",
     "FIT_CUTOFF",
     "POLICY",
     "PUBLIC_KINDS",
     "SCENARIOS",
+    "SCOPE_FEATURES",
     "ActionPlan",
+    "Analysis",
     "CoverageChecker",
     "CoverageReport",
     "CrosswalkMapping",
+    "Judgments",
+    "Logistic",
     "MatchResult",
+    "MatchScores",
+    "MatchWeights",
     "Matcher",
     "Mode",
     "OtherDomain",
@@ -58,16 +76,22 @@ __all__ = [
     "SearchHit",
     "Status",
     "TextVectors",
+    "Thesaurus",
+    "artefact_path",
     "build_policy_index",
     "checklist_csv",
     "checklist_markdown",
     "description_vectors",
+    "fit_logistic",
     "hint_for",
     "index_scenarios",
     "load_action_plan",
+    "load_judgments",
+    "load_thesaurus",
     "query_sparse",
     "requirement_vectors",
     "scenario_vectors",
     "search",
+    "thesaurus_graph",
     "tokenizer_for",
 ]

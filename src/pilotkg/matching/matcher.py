@@ -8,71 +8,31 @@ Scores per direction (from Qdrant, joined by the direction number in the payload
   vectors stored in Qdrant, read once);
 * ``lexical``: BM25 (jieba tokens, IDF from Qdrant) of the description against the direction text.
 
-Each score is standardised across the directions of the query and combined with weights chosen
-by the ablation in ``pilotkg eval`` (README). e5 similarities are compressed (right ≈ 0.88,
-wrong ≈ 0.85), so no fixed cosine cut-off decides out-of-scope: the best direction has to beat
-the nearest of a set of *other* safety domains (traffic, hospitals, gas mains, …) that the
-programme's guide does not cover.
+Each score is standardised across the directions of the query and combined with weights chosen by
+cross-validation (``pilotkg judge fit``; README). e5 similarities are compressed (right ≈ 0.88, wrong ≈ 0.85),
+so no fixed cosine cut-off decides out-of-scope: a logistic model (``judge.SCOPE_FEATURES``) weighs the
+best direction's fit against the nearest of the *other* safety and emergency domains of
+``ontology/domains.ttl`` (derived from the public 突发事件 and 安全生产 classifications), at text and at
+sentence level; the nearest other domain is named in every result.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from pilotkg.matching.base import DirectionScore, Evidence, MatchResult
+from pilotkg.matching.base import DirectionScore, Evidence, MatchResult, OtherDomain
+from pilotkg.matching.judge import SCOPE_FEATURES, Judgments, MatchWeights, load_judgments
 from pilotkg.matching.search import POLICY, query_sparse, requirement_vectors
+from pilotkg.matching.thesaurus import Domain, load_thesaurus
 from pilotkg.policy import Corpus, MappedText, Sentence, Tokenizer, prepare_query, split_sentences
 from pilotkg.vectors import Embedder, IndexPoint, SearchRequest, SparseVec, VectorIndex
 
 Mode = Literal["hybrid", "dense", "lexical"]
 
-# Safety and emergency domains outside the guide's 16 directions. A description nearer to one of
-# these than to any direction is out of scope. Written for the product, not taken from test data.
-OTHER_DOMAINS: tuple[str, ...] = (
-    "道路交通事故救援与高速公路交通安全管理",
-    "铁路与城市轨道交通运营安全",
-    "民航机场与航空器运行安全",
-    "海上船舶搜救与水上交通安全",
-    "城市燃气管网泄漏监测与供热管网安全",
-    "建筑施工工地安全与高处作业防护",
-    "电力电网输变电设施运行安全",
-    "电梯、锅炉、压力容器等特种设备安全监管",
-    "医院医疗服务与医疗机器人",
-    "传染病疫情防控与公共卫生应急",
-    "食品药品安全检测与追溯",
-    "社会治安、公安执法与反恐安防",
-    "校园安全与学生安全管理",
-    "城市高层建筑与商业综合体火灾消防",
-    "城市隧道、桥梁、地铁等基础设施结构健康监测",
-    "网络安全与信息系统安全防护",
-    "金融风险控制与保险理赔",
-    "农业生产与病虫害防治",
-    "大气、水质等生态环境污染监测",
-    "气象观测与天气预报服务",
-    "医护人员医学继续教育培训",
-)
-
-
-@dataclass(frozen=True)
-class Weights:
-    whole: float = 1.0
-    clauses: float = 0.5
-    lexical: float = 0.1
-    # best whole-text similarity minus the nearest other domain's; below this → out of scope
-    scope_margin: float = -0.006
-    scope_scale: float = 0.01  # logistic scale of the in-scope probability
-    temperature: float = 0.5  # softmax temperature over fused z-scores
-
-
-WEIGHTS: dict[Mode, Weights] = {
-    "hybrid": Weights(),
-    "dense": Weights(lexical=0.0),
-    "lexical": Weights(whole=0.0, clauses=0.0, lexical=1.0),
-}
+_LEXICAL_ONLY = MatchWeights(whole=0.0, clauses=0.0, lexical=1.0)
 
 
 _DIR = ("direction",)  # the only payload field scoring reads
@@ -81,6 +41,42 @@ _DIR = ("direction",)  # the only payload field scoring reads
 def _z(x: np.ndarray) -> np.ndarray:
     sd = float(x.std())
     return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+@dataclass
+class MatchScores:
+    """Everything a match decision needs from one encoder pass (what the evaluation caches per case)."""
+
+    mapped: MappedText
+    sentences: list[Sentence]
+    whole: np.ndarray  # per direction: cosine of the whole text with the direction's text
+    clauses: np.ndarray  # per direction: mean over sentences of their best requirement of it
+    lexical: np.ndarray  # per direction: BM25
+    clause_best: np.ndarray  # sentences × directions
+    domain_whole: np.ndarray  # per other domain: cosine with the whole text
+    sentence_margin: np.ndarray  # per sentence: best requirement anywhere − nearest other domain
+
+    def fused(self, w: MatchWeights) -> np.ndarray:
+        return w.whole * _z(self.whole) + w.clauses * _z(self.clauses) + w.lexical * _z(self.lexical)
+
+    def scope_features(self, w: MatchWeights) -> np.ndarray:
+        """``judge.SCOPE_FEATURES`` of the text, for the direction the weights rank first."""
+        j = int(np.argmax(self.fused(w)))
+        sm = self.sentence_margin
+        nearest = float(self.domain_whole.max()) if len(self.domain_whole) else 0.0
+        fused = np.sort(self.fused(w))
+        values = {
+            "margin_whole": float(self.whole.max()) - nearest,
+            "margin_clauses": float(sm.mean()) if len(sm) else 0.0,
+            "fit_clauses": float(self.clauses[j]),
+            "whole": float(self.whole.max()),
+            "min_margin_sentence": float(sm.min()) if len(sm) else 0.0,
+            "share_other_sentences": float((sm < 0).mean()) if len(sm) else 0.0,
+            "lexical": float(self.lexical.max()),
+            "gap": float(fused[-1] - fused[-2]) if len(fused) > 1 else 0.0,
+            "other_top3": float(np.sort(self.domain_whole)[-3:].mean()) if len(self.domain_whole) else 0.0,
+        }
+        return np.array([values[f] for f in SCOPE_FEATURES])
 
 
 class Matcher:
@@ -92,54 +88,73 @@ class Matcher:
         tokenizer: Tokenizer,
         *,
         vectors: dict[str, np.ndarray] | None = None,
+        judgments: Judgments | None = None,
     ) -> None:
         """``vectors``: the stored requirement vectors by requirement id, when the caller already read
-        them (default: read from the index)."""
+        them (default: read from the index). ``judgments``: the fitted weights (default: the shipped ones)."""
         self.corpus = corpus
         self.embedder = embedder
         self.index = index
         self.tokenizer = tokenizer
+        self._judgments = judgments
         self.numbers = [d.number for d in corpus.directions]
         self._pos = {n: i for i, n in enumerate(self.numbers)}
         self._groups = {g.number: g.name for g in corpus.groups}
         # Every sentence is scored against every requirement (the best one per direction counts), an
         # exhaustive product rather than a nearest-neighbour query: the stored requirement vectors are
-        # read from the index once, and one matrix product replaces returning all of them per sentence
-        # (10 ms of a 300-character match went to materialising those hits).
+        # read from the index once, and one matrix product replaces returning all of them per sentence.
         stored = vectors if vectors is not None else requirement_vectors(index, corpus)
         reqs = [r for r in corpus.requirements if r.id in stored]
         self._req_matrix = (
             np.stack([stored[r.id] for r in reqs]).astype(np.float32) if reqs else np.zeros((0, embedder.dim))
         )
         self._req_direction = np.array([self._pos[r.direction] for r in reqs], dtype=np.int64)
+        self.domains: list[Domain] = load_thesaurus().domains
+        self._domain_matrix = self._domain_vectors()
+
+    @property
+    def judgments(self) -> Judgments:
+        if self._judgments is None:
+            self._judgments = load_judgments()
+        return self._judgments
 
     @staticmethod
     def anchor_points(embedder: Embedder) -> list[IndexPoint]:
-        vecs = embedder.embed_passages(list(OTHER_DOMAINS))
+        """The other safety domains as index points (their ids are the domains' graph ids)."""
+        domains = load_thesaurus().domains
+        vecs = embedder.embed_passages([d.passage for d in domains])
         return [
-            IndexPoint(id=f"anchor/{i}", kind="anchor", dense=v, sparse=SparseVec([], []), payload={"text": t})
-            for i, (t, v) in enumerate(zip(OTHER_DOMAINS, vecs, strict=True))
+            IndexPoint(id=d.id, kind="anchor", dense=v, sparse=SparseVec([], []), payload={"text": d.passage})
+            for d, v in zip(domains, vecs, strict=True)
         ]
 
-    def _scores(
-        self, text: str, sentences: list[Sentence]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+    def _domain_vectors(self) -> np.ndarray:
+        """Read from the index (built by ``pilotkg build``); domains it lacks are embedded here."""
+        ids = [d.id for d in self.domains]
+        got = {p.id: p.dense for p in self.index.get(POLICY, ids, with_vectors=True) if p.dense is not None}
+        missing = [d for d in self.domains if d.id not in got]
+        if missing:
+            for d, v in zip(missing, self.embedder.embed_passages([d.passage for d in missing]), strict=True):
+                got[d.id] = np.asarray(v, dtype=np.float32)
+        return np.stack([np.asarray(got[i], dtype=np.float32) for i in ids])
+
+    def scores(self, text: str) -> MatchScores:
+        mapped = prepare_query(text)
+        sentences = split_sentences(mapped.text)
         n = len(self.numbers)
         spans_of = getattr(self.embedder, "embed_query_spans", None)
         if spans_of is not None and len(sentences) > 1:
-            whole_v, sent_v = spans_of(text, [(s.start, s.end) for s in sentences])
+            whole_v, sent_v = spans_of(mapped.text, [(s.start, s.end) for s in sentences])
         else:
-            vecs = self.embedder.embed_queries([text, *[s.text for s in sentences]])
+            vecs = self.embedder.embed_queries([mapped.text, *[s.text for s in sentences]])
             whole_v, sent_v = vecs[0], vecs[1:]
-        sparse = query_sparse(self.tokenizer, text)
-        # One engine call: the whole text, the lexical query (empty when no term is known) and the
-        # nearest other domain.
+        sparse = query_sparse(self.tokenizer, mapped.text)
+        # One engine call: the whole text and the lexical query (empty when no term is known).
         results = self.index.search_batch(
             POLICY,
             [
                 SearchRequest(dense=whole_v, mode="dense", limit=n, filters={"kind": "direction"}, fields=_DIR),
                 SearchRequest(sparse=sparse, mode="sparse", limit=n, filters={"kind": "direction"}, fields=_DIR),
-                SearchRequest(dense=whole_v, mode="dense", limit=1, filters={"kind": "anchor"}, fields=()),
             ],
         )
         whole, lexical = np.zeros(n), np.zeros(n)
@@ -147,45 +162,62 @@ class Matcher:
             whole[self._pos[int(h.payload["direction"])]] = h.score
         for h in results[1]:
             lexical[self._pos[int(h.payload["direction"])]] = h.score
-        other = results[2][0].score if results[2] else 0.0
+        sent_m = np.asarray(sent_v, dtype=np.float32).reshape(len(sentences), -1)
         # Best requirement of each direction per sentence (cosine of unit vectors; floor 0 as before).
         clause_best = np.zeros((len(sentences), n))
+        margin = np.zeros(len(sentences))
         if len(sentences) and len(self._req_matrix):
-            sims = np.asarray(sent_v, dtype=np.float32) @ self._req_matrix.T
+            sims = sent_m @ self._req_matrix.T
             for si in range(len(sentences)):
                 np.maximum.at(clause_best[si], self._req_direction, sims[si])
+            margin = sims.max(axis=1) - (sent_m @ self._domain_matrix.T).max(axis=1)
         clauses = clause_best.mean(axis=0) if len(sentences) else whole.copy()
-        return whole, clauses, lexical, other, clause_best
+        domain_whole = self._domain_matrix @ np.asarray(whole_v, dtype=np.float32)
+        return MatchScores(mapped, sentences, whole, clauses, lexical, clause_best, domain_whole, margin)
 
     def match(self, text: str, top: int = 3, mode: Mode = "hybrid") -> MatchResult:
-        mapped = prepare_query(text)
-        sentences = split_sentences(mapped.text)
-        whole, clauses, lexical, other, clause_best = self._scores(mapped.text, sentences)
-        w = WEIGHTS[mode]
-        fused = w.whole * _z(whole) + w.clauses * _z(clauses) + w.lexical * _z(lexical)
-        probs = np.exp((fused - fused.max()) / w.temperature)
+        return self.decide(self.scores(text), top=top, mode=mode)
+
+    def decide(
+        self, ms: MatchScores, top: int = 3, mode: Mode = "hybrid", judgments: Judgments | None = None
+    ) -> MatchResult:
+        j = judgments or self.judgments
+        w = {"hybrid": j.match, "dense": j.match.model_copy(update={"lexical": 0.0}), "lexical": _LEXICAL_ONLY}[mode]
+        fused = ms.fused(w)
+        probs = np.exp((fused - fused.max()) / j.match.temperature)
         probs /= probs.sum()
         if mode == "lexical":
-            margin = 1.0 if lexical.max() > 0 else -1.0
-            p_in = 1.0 if margin > 0 else 0.0
+            p_in = 1.0 if ms.lexical.max() > 0 else 0.0
         else:
-            margin = float(whole.max()) - other
-            p_in = 1.0 / (1.0 + math.exp(-(margin - w.scope_margin) / w.scope_scale))
+            p_in = float(j.scope.prob(ms.scope_features(j.match))[0])
         order = np.argsort(-fused, kind="stable")
         directions = []
-        for j in order[: max(top, 1)]:
-            d = self.corpus.directions[j]
+        for k in order[: max(top, 1)]:
+            d = self.corpus.directions[k]
             directions.append(
                 DirectionScore(
                     number=d.number,
                     name=d.name,
                     group=self._groups.get(d.group, ""),
-                    score=round(float(probs[j] * p_in), 4),
-                    similarity=round(float(fused[j]), 4),
-                    evidence=self._evidence(mapped, sentences, clause_best[:, j]),
+                    score=round(float(probs[k] * p_in), 4),
+                    similarity=round(float(fused[k]), 4),
+                    evidence=self._evidence(ms.mapped, ms.sentences, ms.clause_best[:, k]),
                 )
             )
-        return MatchResult(out_of_scope=p_in < 0.5, confidence=directions[0].score, directions=directions)
+        nearest = int(np.argmax(ms.domain_whole))
+        dom = self.domains[nearest]
+        return MatchResult(
+            out_of_scope=p_in < j.scope_cut,
+            in_scope_probability=round(p_in, 4),
+            confidence=directions[0].score,
+            directions=directions,
+            nearest_domain=OtherDomain(
+                id=dom.id,
+                label_zh=dom.label_zh,
+                label_en=dom.label_en,
+                similarity=round(float(ms.domain_whole[nearest]), 4),
+            ),
+        )
 
     @staticmethod
     def _evidence(mapped: MappedText, sentences: list[Sentence], scores: np.ndarray, k: int = 2) -> list[Evidence]:

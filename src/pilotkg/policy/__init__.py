@@ -3,8 +3,17 @@
 from pilotkg.policy.applyinfo import ApplyInfo, apply_info
 from pilotkg.policy.base import Article, Corpus, Direction, Group, PolicyDocument, Requirement, Rule, RuleKind, Span
 from pilotkg.policy.corpus import load_corpus
-from pilotkg.policy.quantity import UNITS, Quantity, compare, extract_quantities
+from pilotkg.policy.quantity import (
+    UNITS,
+    Quantity,
+    compare,
+    extract_quantities,
+    is_prior_value,
+    measures_event_interval,
+    nearest_word,
+)
 from pilotkg.policy.text import (
+    Heading,
     MappedText,
     Sentence,
     Tokenizer,
@@ -13,10 +22,13 @@ from pilotkg.policy.text import (
     display_text,
     domain_terms_from,
     has_content,
+    headings,
+    is_negated,
     normalize_mapped,
     prepare_query,
     split_clauses,
     split_sentences,
+    title_end,
 )
 
 __all__ = [
@@ -26,6 +38,7 @@ __all__ = [
     "Corpus",
     "Direction",
     "Group",
+    "Heading",
     "MappedText",
     "PolicyDocument",
     "Quantity",
@@ -43,9 +56,15 @@ __all__ = [
     "domain_terms_from",
     "extract_quantities",
     "has_content",
+    "headings",
+    "is_negated",
+    "is_prior_value",
     "load_corpus",
+    "measures_event_interval",
+    "nearest_word",
     "normalize_mapped",
     "prepare_query",
     "split_clauses",
     "split_sentences",
+    "title_end",
 ]

@@ -489,3 +489,58 @@ def compare(required: Quantity, stated: Quantity) -> Verdict:
     ):
         return "violated"
     return "unknown"
+
+
+# --- what a stated value is about (the grammar; the words of each role are SKOS data in the thesaurus) ---
+
+_CLAUSE_END = re.compile(r"[，,。；;！!？?\n]")
+# 从火情出现到上报指挥中心 / 火情从发生到被发现: an interval from an event to something, measured by the value
+# 震后8—10分钟 / 起火后35分钟: the time since an event
+_EVENT_INTERVAL = re.compile(
+    r"从[^，,。；;]{1,24}?(?:到|至)|(?:震|火|发生|触发|报警|出现|发现|灾)后[^，,。；;]{0,6}$"
+    r"|from\b[^,.;]{1,48}?\b(?:to|until)\b|\bafter\b[^,.;]{1,24}$",
+    re.IGNORECASE,
+)
+# 由2小时缩短至15分钟: the first value is the state before, the second the project's
+_BEFORE_CHANGE = re.compile(r"^\s*(?:缩短|降低|减少|压缩|下降|提升|提高|降)(?:到|至|为)")
+
+
+def value_clause(text: str, q: Quantity) -> tuple[int, int]:
+    """The clause a stated value lies in: from the previous to the next clause mark."""
+    start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, q.start)), default=0)
+    m = _CLAUSE_END.search(text, q.end)
+    return start, (m.start() if m else len(text))
+
+
+def measures_event_interval(text: str, q: Quantity) -> bool:
+    """Is the value the length of an interval from an event to a response (从……到……约40分钟)?"""
+    start, _ = value_clause(text, q)
+    return _EVENT_INTERVAL.search(text[start : q.start]) is not None
+
+
+def is_prior_value(text: str, q: Quantity) -> bool:
+    """Is the value the state before a change the text reports (由2小时缩短至15分钟 → 2小时)?"""
+    before = text[max(0, q.start - 2) : q.start]
+    return ("由" in before or "从" in before) and _BEFORE_CHANGE.match(text[q.end : q.end + 6]) is not None
+
+
+def nearest_word(text: str, q: Quantity, words: dict[str, tuple[str, ...]]) -> str | None:
+    """The key of the word (of ``words``: key → its words) nearest to the value inside its clause, if any.
+    ± before a value marks a precision whatever the words say."""
+    start, end = value_clause(text, q)
+    if q.text.lstrip().startswith("±") and "precision" in words:
+        return "precision"
+    lowered = text[start:end].lower()
+    best: tuple[int, int, str] | None = None
+    for key, ws in words.items():
+        for w in ws:
+            for m in re.finditer(re.escape(w.lower()), lowered):
+                a, b = start + m.start(), start + m.end()
+                if a < q.end and b > q.start:
+                    continue  # inside the value itself
+                gap = q.start - b if b <= q.start else a - q.end
+                # a word before the value binds it more than one after (报警时间30秒 vs 30秒内完成)
+                rank = (gap, 0 if b <= q.start else 1, key)
+                if best is None or rank < (best[0], best[1], best[2]):
+                    best = (gap, 0 if b <= q.start else 1, key)
+    return best[2] if best else None

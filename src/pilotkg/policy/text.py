@@ -234,6 +234,68 @@ def split_clauses(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+_HEADING_MARK = re.compile(
+    r"^\s*(?:#+\s*|[(（]?[一二三四五六七八九十]+[)）、.．]|\d{1,2}\s*[.．、)）](?!\d)|第[一二三四五六七八九十]+[章部分节])"
+)
+_BRACKET_HEADING = re.compile(r"^\s*[【\[]([^】\]]{1,16})[】\]]")
+# Negation that takes a statement back (尚未接入, 不与……联网, 暂未考虑; not 未来 "future" or 未满 "under").
+_NEGATION = re.compile(
+    r"尚未|暂未|并未|未能|未曾|没有|缺乏|缺少|暂不|不具备|不与|不含|不包括|不涉及|无法|未(?![来满知])"
+)
+_NEGATION_EN = re.compile(r"\b(?:not|no|without|lacks?|yet to)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str  # the heading's words, markers stripped
+    start: int  # where the part it opens starts (offset into the string)
+
+
+def headings(text: str, *, max_chars: int = 24) -> list[Heading]:
+    """The section headings of a write-up: short lines that do not end a sentence (一、项目背景; （二）建设内容：;
+    ## Results), or a 【bracketed】 label opening a line. Offsets point at the heading's line."""
+    out: list[Heading] = []
+    pos = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        m = _BRACKET_HEADING.match(line)
+        if m:
+            out.append(Heading(m.group(1).strip(), pos))
+        elif (
+            0 < len(stripped) <= max_chars
+            and stripped[-1] not in "。.;；!！?？,，"
+            and (_HEADING_MARK.match(line) or stripped[-1] in ":：")
+        ):
+            words = _HEADING_MARK.sub("", stripped).strip(" :：")
+            if words:
+                out.append(Heading(words, pos))
+        pos += len(line) + 1
+    return out
+
+
+_LIST_ITEM = re.compile(r"[•·\-*\d(（一二三四五六七八九十]")
+
+
+def title_end(text: str, *, max_chars: int = 40) -> int:
+    """Where the title line of a multi-line write-up ends (0 when there is none): a first line this short,
+    not ending a sentence and not a list item, above more text (项目名称：某县森林火灾智能监测预警系统)."""
+    first_raw = text.split("\n", 1)[0]
+    first = first_raw.strip()
+    if (
+        "\n" in text.strip()
+        and 0 < len(first) <= max_chars
+        and first[-1] not in "。.!！?？;；"
+        and not _LIST_ITEM.match(first)
+    ):
+        return len(first_raw)
+    return 0
+
+
+def is_negated(clause: str) -> bool:
+    """Does the clause say the thing is *not* done (尚未接入, 不与……联网, has no …)?"""
+    return bool(_NEGATION.search(clause) or _NEGATION_EN.search(clause))
+
+
 STOPWORDS = frozenset(
     [
         "的",

@@ -1,0 +1,211 @@
+"""What the judgments are fitted on: a description read once (clauses, their sections, their vectors), and
+the features of each capability requirement of a direction against it.
+
+A clause counts as *evidence* only when it is about the project: it is concrete (it says something the
+policy text does not — at least ``MIN_NOVEL_TOKENS`` words absent from the guide, or a stated value), it is
+not negated (尚未接入, 不与……联网) and it does not lie under a background or limitations heading. Restating
+the direction's name or a requirement's wording is not evidence of doing it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from pilotkg.matching.judge import CAPABILITY_FEATURES
+from pilotkg.matching.thesaurus import Thesaurus
+from pilotkg.policy import (
+    Corpus,
+    MappedText,
+    Quantity,
+    Requirement,
+    Tokenizer,
+    extract_quantities,
+    headings,
+    is_negated,
+    prepare_query,
+    split_clauses,
+    split_sentences,
+    title_end,
+)
+from pilotkg.vectors import Embedder
+
+MIN_NOVEL_TOKENS = 2
+# headings under which a statement is not about what the project does; "title": the write-up's title line
+NOT_EVIDENCE_SECTIONS = ("background", "limitations", "title")
+# the order a heading is classified in: the more specific kinds first (存在问题 before 问题)
+SECTION_ORDER = ("limitations", "background", "plan", "promotion", "results", "construction")
+
+
+def bigrams(text: str) -> set[str]:
+    s = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", text.lower())
+    return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+@dataclass
+class Unit:
+    text: str
+    start: int  # offsets into the normalised text
+    end: int
+    section: str  # the kind of the heading above it ("" when none)
+    sentence: bool  # a whole sentence (else one of its clauses)
+    negated: bool
+    concrete: bool
+
+    @property
+    def usable(self) -> bool:
+        """Not negated and not under a background or limitations heading."""
+        return not self.negated and self.section not in NOT_EVIDENCE_SECTIONS
+
+    @property
+    def evidence(self) -> bool:
+        return self.usable and self.concrete
+
+
+@dataclass
+class Analysis:
+    """A description read once: what every judgment of every direction needs (one encoder call)."""
+
+    original: str
+    mapped: MappedText
+    units: list[Unit]
+    vecs: np.ndarray  # one unit vector per unit
+    unit_best: np.ndarray  # each unit's best cosine with any requirement of the guide
+    quantities: list[Quantity]
+    text_bigrams: set[str]
+
+    @property
+    def length(self) -> float:
+        return math.log10(max(len(self.mapped.text), 1))
+
+    @property
+    def evidence_index(self) -> np.ndarray:
+        return np.array([i for i, u in enumerate(self.units) if u.evidence], dtype=np.int64)
+
+    def usable_text(self) -> str:
+        return "\n".join(u.text for u in self.units if u.usable).lower()
+
+    def section_at(self, pos: int) -> str:
+        for u in self.units:
+            if u.start <= pos < u.end:
+                return u.section
+        return ""
+
+
+def section_kind(heading: str, sections: dict[str, tuple[str, ...]]) -> str:
+    h = heading.lower()
+    for kind in SECTION_ORDER:
+        if any(w in h for w in sections.get(kind, ())):
+            return kind
+    return ""
+
+
+class Reader:
+    """Reads descriptions into ``Analysis`` objects against one corpus."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        embedder: Embedder,
+        tokenizer: Tokenizer,
+        thesaurus: Thesaurus,
+        requirement_matrix: np.ndarray,
+    ) -> None:
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.thesaurus = thesaurus
+        self.all = requirement_matrix
+        policy = [d.name for d in corpus.directions] + [r.text for r in corpus.requirements]
+        policy += [s.text for d in corpus.directions for s in (d.effect, d.demand) if s is not None]
+        self.policy_tokens = {t for p in policy for t in tokenizer.tokens(p)}
+
+    def concrete(self, text: str) -> bool:
+        if extract_quantities(text):
+            return True
+        novel = {t for t in self.tokenizer.tokens(text) if t not in self.policy_tokens}
+        return len(novel) >= MIN_NOVEL_TOKENS
+
+    def read(self, text: str) -> Analysis:
+        mapped = prepare_query(text)
+        norm = mapped.text
+        marks = [(h.start, section_kind(h.text, self.thesaurus.sections)) for h in headings(norm)]
+
+        title = title_end(norm)  # the write-up's title restates the direction: not evidence
+
+        def section(pos: int) -> str:
+            if pos < title:
+                return "title"
+            kind = ""
+            for start, k in marks:
+                if start <= pos:
+                    kind = k
+            return kind
+
+        units: list[Unit] = []
+        for s in split_sentences(norm):
+            sec = section(s.start)
+            units.append(Unit(s.text, s.start, s.end, sec, True, is_negated(s.text), self.concrete(s.text)))
+            parts = split_clauses(s.text)
+            if len(parts) > 1:
+                for a, b in parts:
+                    if b - a >= 4:
+                        c = s.text[a:b]
+                        units.append(Unit(c, s.start + a, s.start + b, sec, False, is_negated(c), self.concrete(c)))
+        vecs = (
+            np.asarray(self.embedder.embed_queries([u.text for u in units]), dtype=np.float32)
+            if units
+            else np.zeros((0, self.all.shape[1]), dtype=np.float32)
+        )
+        unit_best = (vecs @ self.all.T).max(axis=1) if len(units) else np.zeros(0)
+        return Analysis(text, mapped, units, vecs, unit_best, extract_quantities(norm), bigrams(norm))
+
+
+def capability_features(
+    an: Analysis, reqs: list[Requirement], req_matrix: np.ndarray, thesaurus: Thesaurus
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows (``judge.CAPABILITY_FEATURES``) of a direction's requirements, and for each the index
+    of its best evidence unit (−1 when the text has no evidence clause)."""
+    ev = an.evidence_index
+    n = len(reqs)
+    if len(ev) == 0:
+        return np.zeros((n, len(CAPABILITY_FEATURES))), np.full(n, -1, dtype=np.int64)
+    sims = an.vecs[ev] @ req_matrix.T  # evidence units × requirements
+    best = sims.max(axis=0)
+    arg = ev[sims.argmax(axis=0)]
+    focus = (sims - an.unit_best[ev][:, None]).max(axis=0)
+    top2 = np.sort(sims, axis=0)[-2:].mean(axis=0)
+    sd = float(best.std()) or 1.0
+    z = (best - best.mean()) / sd
+    usable = an.usable_text()
+    share = len(ev) / max(len(an.units), 1)
+    # for each requirement: how many of the direction's requirements its best clause is closer to
+    at_best = sims[sims.argmax(axis=0)]  # row j: the best clause of requirement j against all of them
+    outranked = (at_best > best[:, None]).sum(axis=1)
+    nearest_share = np.bincount(sims.argmax(axis=1), minlength=n) / len(ev)
+    above_text = best - float(an.unit_best[ev].mean())
+    rows = []
+    for j, r in enumerate(reqs):
+        rb = bigrams(r.text)
+        lexical = len(rb & an.text_bigrams) / max(len(rb), 1)
+        named = thesaurus.concepts_of(r.text)
+        used = float(any(thesaurus.used(c, usable) for c in named))
+        values = {
+            "sim": best[j],
+            "focus": focus[j],
+            "support": top2[j],
+            "z": z[j],
+            "lexical": lexical,
+            "thesaurus": used,
+            "effect": float(r.section == "effect"),
+            "length": an.length,
+            "evidence_share": share,
+            "outranked": float(outranked[j]),
+            "nearest_share": float(nearest_share[j]),
+            "above_text": float(above_text[j]),
+            "evidence_count": math.log1p(len(ev)),
+        }
+        rows.append([float(values[f]) for f in CAPABILITY_FEATURES])
+    return np.array(rows, dtype=np.float64), arg

@@ -1,0 +1,152 @@
+"""The fitted judgments: small logistic models over principled features, fitted from labelled cases by
+``pilotkg judge fit`` and shipped as a versioned artefact (``judgments.json``) with the digest of the data,
+the cross-validated figures and the date. The product reads the artefact, never the labelled cases.
+
+* ``capability``: P(a capability requirement is addressed | its features) — see ``CAPABILITY_FEATURES``;
+* ``scope``: P(a description fits the programme | its features) — see ``SCOPE_FEATURES``.
+
+A probability within ``band`` of the cut-off is reported as ``uncertain``; the confidence shown with a
+status is the model's probability of that status (for the rule-based kinds, which fit nothing, the rule's
+precision for that status on the fitting cases, with a +1/+2 prior).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from pilotkg.errors import InputError
+from pilotkg.matching.base import Status
+
+ARTEFACT = "judgments.json"
+ARTEFACT_VERSION = 1
+
+# Features of one capability requirement against a description (matching.features computes them):
+CAPABILITY_FEATURES: tuple[str, ...] = (
+    "sim",  # best cosine of an evidence clause with the requirement
+    "focus",  # best (cosine − that clause's best cosine with any requirement of the guide): ≤ 0
+    "support",  # mean cosine of the two best evidence clauses
+    "z",  # the best cosine's z-score among the direction's requirements
+    "lexical",  # share of the requirement's character bigrams found in the text
+    "thesaurus",  # the requirement names a means concept the text uses (1/0)
+    "effect",  # the requirement is an 应用成效 (effect) rather than a 示范要求 (demand) (1/0)
+    "length",  # log10 of the description's length in characters
+    "evidence_share",  # share of the text's clauses that count as evidence (concrete, not negated, not background)
+    "outranked",  # requirements of the direction the best clause is closer to than to this one
+    "nearest_share",  # share of the evidence clauses whose nearest requirement of the direction is this one
+    "above_text",  # best cosine − the mean over evidence clauses of their best cosine with the guide
+    "evidence_count",  # log(1 + evidence clauses): the more clauses, the higher the best cosine by chance
+)
+# Features of a description for the scope decision (matching.matcher computes them):
+SCOPE_FEATURES: tuple[str, ...] = (
+    "margin_whole",  # best direction's whole-text cosine − the nearest other domain's
+    "margin_clauses",  # mean over sentences of (best requirement anywhere − nearest other domain)
+    "fit_clauses",  # mean over sentences of their best requirement of the best direction
+    "whole",  # best direction's whole-text cosine
+    "min_margin_sentence",  # the sentence leaning most to another domain: its margin
+    "share_other_sentences",  # share of sentences nearer another domain than any requirement
+    "lexical",  # best direction-level BM25 of the text
+    "gap",  # fused score of the best direction − the second's
+    "other_top3",  # mean cosine of the three nearest other domains
+)
+
+
+class Logistic(BaseModel):
+    """A standardised logistic model: p = σ(intercept + Σ coef · (x − mean) / scale)."""
+
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+
+    def prob(self, x: np.ndarray) -> np.ndarray:
+        z = (np.atleast_2d(x) - np.array(self.mean)) / np.array(self.scale)
+        p: np.ndarray = 1.0 / (1.0 + np.exp(-(z @ np.array(self.coef) + self.intercept)))
+        return p
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], l2: float = 1.0) -> Logistic:
+    """L2-penalised logistic regression by Newton's method (no intercept penalty)."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        grad = z.T @ (p - y) + penalty * w
+        hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return Logistic(
+        features=list(features),
+        mean=[float(v) for v in mean],
+        scale=[float(v) for v in scale],
+        coef=[float(v) for v in w[1:]],
+        intercept=float(w[0]),
+    )
+
+
+class MatchWeights(BaseModel):
+    whole: float = 1.0
+    clauses: float = 0.5
+    lexical: float = 0.1
+    temperature: float = 0.5
+
+
+class Judgments(BaseModel):
+    version: int = ARTEFACT_VERSION
+    created: str = Field(description="date the artefact was fitted")
+    data: dict[str, str] = Field(default_factory=dict, description="labelled file → sha256 of its bytes")
+    cases: int = 0
+    capability: Logistic
+    capability_cut: float = Field(0.5, description="P(addressed) at or above which a capability is addressed")
+    band: float = Field(0.1, description="|p − cut| below this → uncertain")
+    scope: Logistic
+    scope_cut: float = Field(0.5, description="P(in scope) below this → out of scope")
+    match: MatchWeights = Field(default_factory=MatchWeights)
+    # P(status is right | the rule said status) on the fitting cases, for the rule-based kinds
+    means_confidence: dict[str, float] = Field(default_factory=dict)
+    threshold_confidence: dict[str, float] = Field(default_factory=dict)
+    cv: dict[str, dict[str, float]] = Field(default_factory=dict, description="cross-validated figures")
+
+    def capability_status(self, p: float) -> tuple[Status, float]:
+        """(status, confidence) for P(addressed) = p."""
+        if abs(p - self.capability_cut) < self.band:
+            return "uncertain", max(p, 1 - p)
+        return ("addressed", p) if p >= self.capability_cut else ("missing", 1 - p)
+
+
+def artefact_path() -> Path:
+    """Where the shipped artefact lives in the installed package (``pilotkg judge fit`` writes it)."""
+    return Path(__file__).with_name(ARTEFACT)
+
+
+@cache
+def load_judgments() -> Judgments:
+    """The shipped artefact (``pilotkg/matching/judgments.json``)."""
+    try:
+        text = resources.files("pilotkg.matching").joinpath(ARTEFACT).read_text(encoding="utf-8")
+        j = Judgments.model_validate_json(text)
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"the fitted judgments artefact is missing or unreadable ({exc}); run `pilotkg judge fit`",
+            f"判定模型文件缺失或无法读取（{exc}）；请运行 `pilotkg judge fit`",
+            where=ARTEFACT,
+        ) from exc
+    if j.version != ARTEFACT_VERSION:
+        raise InputError(
+            f"judgments artefact version {j.version}, expected {ARTEFACT_VERSION}; run `pilotkg judge fit`",
+            f"判定模型文件版本为 {j.version}，应为 {ARTEFACT_VERSION}；请运行 `pilotkg judge fit`",
+            where=ARTEFACT,
+        )
+    return j

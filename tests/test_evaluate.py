@@ -1,0 +1,47 @@
+"""The evaluation harness on a handful of labelled cases written for this test (not the eval data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pilotkg.evaluate import cross_validate, fit, folds, harness, load_cases, prepare, render
+
+CASES = [
+    (8, "AI摄像机识别烟火，起火后5分钟内报警推送。", ["8.identify", "8.response"], [], []),
+    (8, "护林员巡山，从起火到上报平均约1小时。", [], ["8.identify"], ["8.response"]),
+    (8, "林区部署红外热成像相机，自动识别火点并10分钟内告警。", ["8.identify", "8.response"], [], []),
+    (8, "建设林区防火道路和蓄水池。", [], ["8.identify", "8.response"], []),
+    (8, "卫星热点每天推送两次，由人工核查是否为火情。", [], ["8.identify", "8.response"], []),
+    (8, "无人机挂载双光吊舱，识别烟点后两分钟内回传坐标。", ["8.identify", "8.response"], [], []),
+    (0, "城市道路交通信号灯配时优化。", [], [], []),
+    (0, "医院门诊挂号排队叫号系统。", [], [], []),
+    (0, "银行柜面反欺诈培训课程。", [], [], []),
+    (0, "高速公路桥梁支座更换工程。", [], [], []),
+]
+
+
+def test_cross_validation_is_grouped_by_case_and_reports_writeups(pilot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "cases.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"id": f"t{i}", "direction": d, "text": t, "addressed": a, "missing": m, "violated": v})
+            for i, (d, t, a, m, v) in enumerate(CASES)
+        ),
+        encoding="utf-8",
+    )
+    keys = {"8.identify": (8, "火情快速识别"), "8.response": (8, "报警响应时间少于30分钟")}
+    h = harness(pilot)
+    data = prepare(h, load_cases(path), keys, lambda _m: None)
+    split = folds(data, 3)
+    held = [i for f in split for i in f]
+    assert sorted(held) == list(range(len(data)))  # every case in exactly one fold, with all its keys
+    assert all(any(data[i].case.direction == 0 for i in f) for f in split)  # stratified: each fold has OOS cases
+    reports = cross_validate(h, data, 3, lambda _m: None)
+    assert [r.title.split("— ")[1] for r in reports] == ["all cases", "application write-ups"]
+    all_cases = reports[0]
+    assert all_cases.matching[0].cases == len(CASES) and all_cases.coverage[0].keys == 12
+    assert 0.0 <= all_cases.coverage[0].accuracy <= 1.0
+    assert "| learned |" in render(all_cases)
+    j = fit(h, data, created="2026-01-01", data_digest={"cases.jsonl": "0" * 64})
+    assert j.cases == len(CASES) and set(j.threshold_confidence) <= {"addressed", "missing", "violated", "uncertain"}
