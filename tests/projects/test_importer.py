@@ -26,7 +26,7 @@ from pilotkg.policy.base import Corpus
 from pilotkg.policy.corpus import load_corpus
 from pilotkg.projects.base import Enrichment, ProjectIn
 from pilotkg.projects.importer import import_file, import_projects
-from pilotkg.projects.rdf import enrichment_graph, get_project, list_projects, project_graph
+from pilotkg.projects.rdf import enrichment_graph, get_project, list_projects, project_graph, reviewer_graph
 from pilotkg.projects.submissions import ProjectInputError, read_projects
 from pilotkg.settings import Settings
 
@@ -262,7 +262,11 @@ def test_sigkill_mid_import_leaves_pre_or_post_state(settings: Settings, corpus:
     store.close()
     big = tmp_path / "many.jsonl"
     big.write_text(_many(2000), encoding="utf-8")
-    post = pre + len(project_graph(read_projects(big).projects, corpus))  # names are all new
+    many = read_projects(big).projects
+    added = project_graph(many, corpus)
+    for p in many:  # the import also writes what the reviewer queries read
+        reviewer_graph(p, None, into=added)
+    post = pre + len(added)  # names and regions are all new
 
     code = (
         "import sys\nfrom pathlib import Path\nfrom pilotkg.settings import Settings\n"
