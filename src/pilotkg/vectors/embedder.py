@@ -201,7 +201,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
             self._bos = int(model.tokenizer.bos_token_id)
             self._eos = int(model.tokenizer.eos_token_id)
             self._pad = int(model.tokenizer.pad_token_id)
-            self._window = int(model.max_seq_length) - 2
+            self._window = _max_seq_length(model_dir) - 2
 
     @property
     def _model(self) -> SentenceTransformer:
@@ -229,7 +229,8 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
                 where=str(model_dir),
             ) from exc
         model.eval()
-        got_dim = int(model[0].get_embedding_dimension())
+        transformer: Any = model[0]
+        got_dim = int(transformer.get_embedding_dimension())
         if got_dim != self.dim:
             raise ModelError(
                 f"Model in {model_dir} produces {got_dim}-d vectors, manifest says {self.dim}.",
@@ -338,12 +339,11 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         import torch
 
         ids = torch.tensor([seq], dtype=torch.long)
+        first: Any = self._model[0]
         with torch.inference_mode():
-            hidden = (
-                self._model[0]
-                .auto_model(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids))
-                .last_hidden_state[0]
-            )
+            hidden = first.auto_model(
+                input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids)
+            ).last_hidden_state[0]
         return np.asarray(hidden.float().numpy())
 
     def _split(self, ids: list[int]) -> list[list[int]]:
@@ -415,7 +415,8 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         # Full 512-token windows: attention scores grow with the square of the length, so a
         # quarter of the usual batch keeps peak memory near that of a batch of short passages.
         step = max(1, self.batch_size // 4)
-        auto_model = self._model[0].auto_model
+        first: Any = self._model[0]
+        auto_model: Any = first.auto_model
         with torch.inference_mode():
             for b in range(0, len(order), step):
                 batch = [windows[w] for w in order[b : b + step]]
