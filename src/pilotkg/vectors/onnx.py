@@ -102,7 +102,7 @@ class OnnxLayers:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.threads = threads
         try:
-            self._session: Any = ort.InferenceSession(_batched(path), opts, providers=["CPUExecutionProvider"])
+            self._session: Any = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
             raise ModelError(
                 f"cannot load {path}: {exc}; rebuild it with `pilotkg model build --force`",
@@ -119,32 +119,26 @@ class OnnxLayers:
         }
         return np.asarray(self._session.run(None, feeds)[0][0])
 
+    @property
+    def batched(self) -> bool:
+        """Whether the graph takes several sequences per call: exports before 6 Dec fixed the batch to 1
+        (``pilotkg model build --force`` re-exports); those run the sequences one by one."""
+        return not isinstance(self._session.get_inputs()[0].shape[0], int)
+
     def hidden_batch(self, embeds: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Last hidden states [b, n, dim] of padded sequences: word embeddings [b, n, dim] and the
         attention mask [b, n] (1 for tokens, 0 for padding; padded rows equal their unpadded pass)."""
+        if not self.batched:
+            out = np.zeros(embeds.shape, dtype=np.float32)
+            for r in range(embeds.shape[0]):
+                n = int(mask[r].sum())
+                out[r, :n] = self.hidden(embeds[r, :n])
+            return out
         feeds = {
             "inputs_embeds": np.ascontiguousarray(embeds, dtype=np.float32),
             "attention_mask": np.ascontiguousarray(mask, dtype=np.int64),
         }
         return np.asarray(self._session.run(None, feeds)[0])
-
-
-def _batched(path: Path) -> str | bytes:
-    """The model with a free batch axis. Folders exported before it was declared fix it to 1, though
-    the graph computes any batch (its shapes are read at run time): declaring it is enough."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path))
-    except Exception:  # let onnxruntime report the broken file with its own message
-        return str(path)
-    tensors = [*model.graph.input, *model.graph.output]
-    dims = [t.type.tensor_type.shape.dim[0] for t in tensors if t.type.tensor_type.shape.dim]
-    if all(d.dim_param for d in dims):
-        return str(path)
-    for d in dims:
-        d.dim_param = "b"
-    return bytes(model.SerializeToString())
 
 
 _SAFETENSORS_TYPES = {"F32": np.float32, "F16": np.float16}
