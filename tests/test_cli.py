@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +140,140 @@ def test_model_build_is_idempotent_and_refuses_a_foreign_folder(
     get_settings.cache_clear()
     assert res.exit_code != 0 and str(foreign) in res.output, res.output
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+
+
+# --- command line conventions (issue 15) ----------------------------------------------------------------------
+
+FIRE_45 = "森林火情无人机巡查，报警响应时间45分钟。"
+
+
+def test_version() -> None:
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and re.fullmatch(r"pilotkg \d+\.\d+\.\d+\S*", res.stdout.strip()), res.output
+
+
+def test_exit_codes_are_listed_in_help() -> None:
+    res = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    text = " ".join(res.stdout.split())
+    for code in ("0 ok", "2 bad input", "4 eligibility rule", "6 store", "12 check --fail-on"):
+        assert code in text, code
+
+
+def test_dash_reads_stdin_for_text_and_file_arguments(env) -> None:  # type: ignore[no-untyped-def]
+    res = runner.invoke(app, ["check", "-", "--direction", "8", "--format", "json"], input=FIRE_45)
+    assert res.exit_code == 0, res.output
+    assert any(r["status"] == "violated" for r in json.loads(res.stdout)[0]["requirements"])
+    res = runner.invoke(app, ["search", "-", "--format", "json"], input="报警响应时间\n")
+    assert res.exit_code == 0 and json.loads(res.stdout)[0]["id"] == "requirement/d08-r06", res.output
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?d a <http://www.w3.org/2004/02/skos/core#Concept> }"
+    res = runner.invoke(app, ["query", "-", "--format", "csv"], input=q)
+    assert res.exit_code == 0 and res.stdout.splitlines()[0].strip() == "n", res.output
+    lines = json.dumps({"id": "a", "text": FIRE_45}, ensure_ascii=False) + "\n"
+    res = runner.invoke(app, ["match", "--input", "-", "--format", "jsonl"], input=lines)
+    assert res.exit_code == 0 and json.loads(res.stdout)["id"] == "a", res.output
+    assert runner.invoke(app, ["match", "-"], input="  \n").exit_code == 2  # empty stdin is an input error
+
+
+def test_missing_at_file_is_a_bilingual_input_error(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res = runner.invoke(app, ["query", f"@{tmp_path / 'nope.rq'}"])
+    assert res.exit_code == 2, res.output
+    assert "文件不存在" in res.output and "no such file" in res.output and "nope.rq" in res.output
+    assert "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)  # exited, did not crash
+    res = runner.invoke(app, ["check", f"@{tmp_path / 'nope.txt'}"])
+    assert res.exit_code == 2 and "文件不存在" in res.output
+
+
+def test_empty_search_text_is_an_input_error(env) -> None:  # type: ignore[no-untyped-def]
+    for q in ("", "   "):
+        res = runner.invoke(app, ["search", q])
+        assert res.exit_code == 2 and "检索词不能为空" in res.output, res.output
+
+
+def test_search_never_returns_anchors_and_has_a_no_results_state(env) -> None:  # type: ignore[no-untyped-def]
+    res = runner.invoke(app, ["search", "验收", "--limit", "50", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert all(not h["id"].startswith("anchor/") and h["kind"] != "anchor" for h in json.loads(res.stdout))
+    res = runner.invoke(app, ["search", "披萨外卖"])
+    assert res.exit_code == 0 and "没有找到" in res.stdout
+
+
+def test_check_fail_on_for_scripts(env) -> None:  # type: ignore[no-untyped-def]
+    res = runner.invoke(app, ["check", FIRE_45, "--direction", "8", "--fail-on", "violated"])
+    assert res.exit_code == 12 and "⚠" in res.stdout and "1 处不满足" in res.stdout, res.output
+    ok = "森林火情无人机巡查，报警响应时间10分钟。"
+    res = runner.invoke(app, ["check", ok, "--direction", "8", "--fail-on", "violated"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["check", ok, "--direction", "8", "--fail-on", "missing", "--format", "json"])
+    assert res.exit_code == 12 and json.loads(res.stdout)[0]["direction"] == 8
+    assert runner.invoke(app, ["check", ok, "--direction", "8"]).exit_code == 0  # no --fail-on: a report only
+
+
+def test_third_party_noise_is_silenced_unless_verbose(env) -> None:  # type: ignore[no-untyped-def]
+    # A real process: jieba's and transformers' handlers write to the process's stderr, which the
+    # in-process runner does not capture.
+    cmd = [sys.executable, "-m", "pilotkg.cli", "search", "尾矿库", "--limit", "1"]
+    quiet = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert re.search(r"(direction|requirement|article)/", quiet.stdout), quiet.stdout
+    assert quiet.stderr.strip() == "", quiet.stderr
+    loud = subprocess.run(
+        [*cmd[:3], "--verbose", *cmd[3:]], capture_output=True, text=True, env=os.environ.copy(), timeout=300
+    )
+    assert loud.returncode == 0 and "prefix dict" in loud.stderr.lower(), loud.stderr
+
+
+def test_projects_csv_in_gb18030_and_from_stdin(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sample = (REPO / "corpus" / "projects" / "sample-projects.csv").read_text(encoding="utf-8")
+    gbk = tmp_path / "excel.csv"
+    gbk.write_bytes(sample.encode("gb18030"))  # what Excel saves on Chinese Windows
+    res = runner.invoke(app, ["projects", "import", str(gbk), "--no-enrich", "--no-index"])
+    assert res.exit_code == 0, res.output
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + sample.encode("utf-8"))
+    assert runner.invoke(app, ["projects", "import", str(bom), "--no-enrich", "--no-index"]).exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(sample.encode("utf-8")[:200] + b"\x81\x20\xff\xfe")  # neither UTF-8 nor GB18030
+    res = runner.invoke(app, ["projects", "import", str(bad), "--no-enrich", "--no-index"])
+    assert res.exit_code == 2 and "GB18030" in res.output and "UTF-8" in res.output, res.output
+    data = (REPO / "corpus" / "projects" / "sample-projects.json").read_text(encoding="utf-8")
+    res = runner.invoke(app, ["projects", "import", "-", "--no-enrich", "--no-index"], input=data)
+    assert res.exit_code == 0, res.output
+
+
+def test_a_second_guide_builds_into_a_fresh_data_dir_without_a_second_model(
+    built_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's example: PILOTKG_CORPUS_DIR=guide2022/ PILOTKG_DATA_DIR=data2022/ pilotkg build."""
+    guide = tmp_path / "guide2022"
+    guide.mkdir()
+    raw = (REPO / "corpus" / "2021-safety-emergency-pilot-notice.txt").read_text(encoding="utf-8")
+    (guide / "guide.txt").write_text(raw.replace("报警响应时间少于30分钟", "报警响应时间少于20分钟"), encoding="utf-8")
+    model = built_settings.resolved_model_dir
+    manifest_before = (model / "pilotkg-model.json").stat().st_mtime_ns
+    monkeypatch.setenv("PILOTKG_CORPUS_DIR", str(guide))
+    monkeypatch.setenv("PILOTKG_DATA_DIR", str(tmp_path / "data2022"))
+    monkeypatch.setenv("PILOTKG_MODEL_DIR", str(model))  # the shared folder (per-user cache by default)
+    get_settings.cache_clear()
+    try:
+        res = runner.invoke(app, ["build"])
+        assert res.exit_code == 0, res.output
+        q = "SELECT ?v WHERE { ?q <https://w3id.org/pilotkg/def#value> ?v } ORDER BY ?v"
+        values = runner.invoke(app, ["query", q, "--format", "csv"])
+    finally:
+        get_settings.cache_clear()
+    assert values.exit_code == 0, values.output
+    assert "20" in values.stdout.split() and "30" not in values.stdout.split()
+    assert not (tmp_path / "data2022" / "models").exists()  # no second 470 MB model
+    assert (model / "pilotkg-model.json").stat().st_mtime_ns == manifest_before
+
+
+def test_match_table_prints_the_scenario_line(env) -> None:  # type: ignore[no-untyped-def]
+    # the 2023–2025 action plan scenario (pilotkg.matching.scenarios): an ice-storm product has no
+    # 2021 direction
+    text = "输电线路覆冰后，除冰机器人沿导线行走敲除冰层，防止冻雨天气断线倒塔。"
+    res = runner.invoke(app, ["match", text])
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.stdout.splitlines() if x.startswith("场景 scenario:"))
+    assert "「冰雪灾害」" in line

@@ -3,16 +3,19 @@
 # No ``from __future__ import annotations``: FastAPI must resolve the request models defined inside
 # router() at runtime, and string annotations of function-local classes cannot be resolved.
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from pilotkg.api.deps import pilot_of
 from pilotkg.graph import sparql
-from pilotkg.matching import CoverageReport, MatchResult, SearchHit
-from pilotkg.policy import Article, Direction, Group
+from pilotkg.matching import ActionPlan, CoverageReport, MatchResult, SearchHit
+from pilotkg.policy import ApplyInfo, Article, Direction, Group
+from pilotkg.projects import EligibilityReport, Unit
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
 
@@ -68,6 +71,23 @@ def router(settings: Settings) -> APIRouter:
         )
         top: int = Field(1, ge=1, le=16, description="未指定方向时核对前几个方向 / how many best directions to check")
 
+    class ExportRequest(BaseModel):
+        text: Text
+        direction: int | None = Field(
+            None, ge=1, le=99, description="方向序号；缺省时为最匹配的方向 / direction number; default: the best match"
+        )
+        format: Literal["md", "csv"] = Field("md", description="Markdown 或 CSV / Markdown or CSV")
+
+    class PrecheckRequest(BaseModel):
+        lead_unit: Unit = Field(description="牵头单位 / the lead unit")
+        partners: list[Unit] = Field([], max_length=100, description="联合单位 / partner units")
+        region: Annotated[str, Field(min_length=1, max_length=100, description="地区 / region")]
+        batch: int = Field(ge=1, le=12, description="申报批次 / batch")
+        directions: list[Annotated[int, Field(ge=1, le=99)]] = Field(
+            [], max_length=16, description="所选试点方向 / chosen pilot direction(s)"
+        )
+        submitted: date | None = Field(None, description="拟提交日期 / planned submission date")
+
     r = APIRouter(prefix="/api")
     PilotDep = Annotated[Pilot, Depends(pilot_of)]
 
@@ -91,7 +111,54 @@ def router(settings: Settings) -> APIRouter:
         "evidence carries offsets into the text as sent.",
     )
     def check(body: CheckRequest, pilot: PilotDep) -> list[CoverageReport]:
-        return pilot.check(body.text, direction=body.direction, top=body.top)
+        return pilot.check(body.text, direction=body.direction, top=body.top, by_attention=True)
+
+    @r.post(
+        "/check/export",
+        tags=["policy"],
+        summary="下载要求清单 / download the checklist",
+        description="要求清单的 Markdown 或 CSV 文本：先列不满足、未体现，含指南原文、出处与描述中的依据。 / "
+        "The checklist as Markdown or CSV, what to fix first, with the guide's words, the clause and the evidence.",
+        response_class=Response,
+        responses={200: {"content": {"text/markdown": {}, "text/csv": {}}}},
+    )
+    def check_export(body: ExportRequest, pilot: PilotDep) -> Response:
+        text, report = pilot.export_check(body.text, body.format, direction=body.direction)
+        name = f"checklist-d{report.direction:02d}.{body.format}"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if body.format == "csv":  # a BOM, so that Excel on Chinese Windows reads it as UTF-8
+            return Response("\ufeff" + text, media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(text, media_type="text/markdown; charset=utf-8", headers=headers)
+
+    @r.get(
+        "/apply-info",
+        tags=["browse"],
+        summary="申报须知 / before you apply",
+        description="各通知的申报截止日期与联系人、联合体规则（含条款出处）、评审关注的四个特点，均取自政策原文。 / "
+        "Deadlines and contacts per notice, consortium rules with their clauses, and the characteristics "
+        "reviewers weigh, all read from the policy text.",
+    )
+    def apply_info(pilot: PilotDep) -> ApplyInfo:
+        return pilot.apply_info()
+
+    @r.post(
+        "/projects/precheck",
+        tags=["projects"],
+        summary="联合体预检（不存储） / consortium pre-check (nothing stored)",
+        description="用与导入相同的 SHACL 规则检查牵头单位、联合单位、方向与批次；不存储任何数据，不需令牌。"
+        "已申报项目保密，不计入每个牵头单位、每个地区的数量上限。 / "
+        "Checks lead unit, partners, direction and batch with the import's SHACL rules; stores nothing, needs "
+        "no token. Stored projects are confidential and not counted towards per-lead or per-region limits.",
+    )
+    def precheck(body: PrecheckRequest, pilot: PilotDep) -> EligibilityReport:
+        return pilot.precheck(
+            lead_unit=body.lead_unit,
+            partners=body.partners,
+            region=body.region,
+            batch=body.batch,
+            directions=body.directions,
+            submitted=body.submitted,
+        )
 
     @r.get(
         "/search",
@@ -133,6 +200,14 @@ def router(settings: Settings) -> APIRouter:
     @r.get("/articles/{n}", tags=["browse"], summary="一条 / one article")
     def article(pilot: PilotDep, n: Annotated[int, Path(ge=1, description="条序号 / number")]) -> Article:
         return pilot.article(n)
+
+    @r.get(
+        "/scenarios",
+        tags=["browse"],
+        summary="2023—2025年行动计划的应用场景及其与方向的对应 / the 2023–2025 action plan scenarios and cross-walk",
+    )
+    def scenarios(pilot: PilotDep) -> ActionPlan:
+        return pilot.scenarios()
 
     @r.get(
         "/queries",

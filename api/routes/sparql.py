@@ -21,7 +21,7 @@ from pilotkg.api import auth
 from pilotkg.api.deps import pilot_of
 from pilotkg.api.errors import NotAcceptable, UnsupportedMediaType
 from pilotkg.errors import QueryError, UpdateForbidden
-from pilotkg.graph import QueryResult
+from pilotkg.graph import QueryResult, serialize_rdf
 from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
@@ -191,7 +191,7 @@ def serialize(result: QueryResult, fmt: str) -> tuple[bytes, str]:
     if fmt == "rdfxml":
         # RDF/XML is what SPARQLWrapper and rdflib's SPARQLStore ask for by default for graph
         # results; QueryResult.serialize has no RDF/XML, so it is written here from the same triples.
-        return ox.serialize(result.triples, format=ox.RdfFormat.RDF_XML), "application/rdf+xml"
+        return serialize_rdf(result.triples, ox.RdfFormat.RDF_XML), "application/rdf+xml"
     return result.serialize(fmt)
 
 
@@ -258,8 +258,8 @@ def router() -> APIRouter:
         proto = await read_protocol(request)
         if proto.query is None:
             if request.method == "GET":
-                body = service_description(str(request.url_for("sparql")))
-                return Response(body, media_type="text/turtle; charset=utf-8")
+                description = service_description(str(request.url_for("sparql")))
+                return Response(description, media_type="text/turtle; charset=utf-8")
             raise QueryError("no query given", "未提供查询", where="query")
         accept = request.headers.get("accept")
         if negotiate(accept, RESULT_OFFERS) is None and negotiate(accept, GRAPH_OFFERS) is None:

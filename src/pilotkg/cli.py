@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,9 +25,18 @@ from pilotkg.graph import format_table
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings, get_settings
 
+EXIT_CODES = (
+    "Exit codes / 退出码: 0 ok · 1 other error · 2 bad input (text, file, option) · 3 corpus cannot be parsed · "
+    "4 eligibility rule or shape violated · 5 not found · 6 store or index missing or locked · "
+    "7 malformed query · 8 query timeout · 9 update refused · 10 access denied · 11 model missing · "
+    "12 check --fail-on found such rows."
+)
+CHECK_FAILED = 12  # `pilotkg check --fail-on …` found a row with that status: not an error, a verdict
+
 app = typer.Typer(
     help="pilotkg — 安全应急装备应用试点示范工程 knowledge graph and Chinese semantic search.\n\n"
-    "Settings come from PILOTKG_* environment variables (PILOTKG_CORPUS_DIR, PILOTKG_DATA_DIR, …).",
+    "Settings come from PILOTKG_* environment variables (PILOTKG_CORPUS_DIR, PILOTKG_DATA_DIR, …). "
+    "A text or file argument of - is read from stdin; a text argument @FILE is read from FILE.\n\n" + EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -84,6 +97,92 @@ def run(fn: Callable[[], T]) -> T:
 
 def _settings() -> Settings:
     return get_settings()
+
+
+def _quiet() -> None:
+    """Silence the loading messages of third-party libraries (transformers' progress bars, jieba's
+    dictionary messages); ``--verbose`` keeps them. Set before those libraries are first used."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' tqdm bars follow this
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    # jieba's own logger ("jieba", set to DEBUG when jieba is imported, which pilotkg.policy has done
+    # by now) writes "Building prefix dict…" to stderr.
+    for name in ("jieba", "transformers", "sentence_transformers", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"pilotkg {package_version('pilotkg')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the loading messages of transformers, jieba, tqdm.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """pilotkg command line."""
+    if not verbose:
+        _quiet()
+
+
+def _stdin_text() -> str:
+    data = sys.stdin.read()
+    if not data.strip():
+        raise InputError("nothing was read from stdin", "标准输入为空", where="-")
+    return data
+
+
+def _read_text_file(name: str) -> str:
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"no such file: {name}", f"文件不存在：{name}", where=name) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name} is not UTF-8 text", f"文件不是 UTF-8 编码的文本：{name}", where=name) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror}", f"无法读取文件：{name}", where=name) from exc
+
+
+def _text_arg(value: str | None, what: str = "text") -> str | None:
+    """A text argument: ``-`` is stdin, ``@FILE`` a file (missing → InputError, exit 2), else itself."""
+    if value is None:
+        return None
+    if value == "-" or value == "@-":
+        return _stdin_text()
+    if value.startswith("@") and len(value) > 1:
+        return _read_text_file(value[1:])
+    return value
+
+
+def _projects_suffix(data: str) -> str:
+    text = data.lstrip("\ufeff \t\r\n")
+    try:
+        json.loads(text)
+        return ".json"
+    except json.JSONDecodeError:
+        return ".jsonl" if text.startswith("{") else ".csv"
+
+
+@contextmanager
+def _file_arg(path: Path, suffix: str | None = None) -> Iterator[Path]:
+    """A file argument: ``-`` is stdin, kept in a temporary file (named with ``suffix`` so readers that
+    go by the extension work) for the duration of the command."""
+    if str(path) != "-":
+        yield path
+        return
+    data = _stdin_text()
+    if suffix is None:  # a projects file: one JSON document, else JSON lines, else CSV
+        suffix = _projects_suffix(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / f"stdin{suffix}"
+        f.write_text(data, encoding="utf-8")
+        yield f
 
 
 @contextmanager
@@ -156,7 +255,7 @@ def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
             return
         t = Table("#", "方向 direction", "分组 group", "要求 reqs")
         for r in rows:
-            t.add_row(str(r["number"]), r["name"], r["group"], str(r["requirements"]))
+            t.add_row(*(str(r[k]) for k in ("number", "name", "group", "requirements")))
         out.print(t)
 
     run(body)
@@ -164,14 +263,14 @@ def directions(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
 
 @app.command()
 def query(
-    sparql: Annotated[str, typer.Argument(help="SPARQL query text, or @file.rq")],
+    sparql: Annotated[str, typer.Argument(help="SPARQL query text, @file.rq, or - for stdin")],
     fmt: Annotated[QueryFormat, typer.Option("--format")] = QueryFormat.table,
     projects: Annotated[bool, typer.Option(help="Also query the submitted projects graph.")] = False,
 ) -> None:
     """Run a read-only SPARQL query against the store."""
 
     def body() -> None:
-        text = Path(sparql[1:]).read_text(encoding="utf-8") if sparql.startswith("@") else sparql
+        text = _text_arg(sparql) or ""
         with _pilot(read_only=True) as pilot:
             result = pilot.sparql(text, include_projects=projects)
         if fmt is QueryFormat.table:
@@ -184,10 +283,7 @@ def query(
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc}", f"无法读取文件：{path}", str(path)) from exc
+    lines = (_stdin_text() if str(path) == "-" else _read_text_file(str(path))).splitlines()
     for no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -209,36 +305,50 @@ def _batch(path: Path, fn: Callable[[dict[str, Any]], Any]) -> None:
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def _need_text(text: str | None, input_: Path | None) -> None:
-    if (text is None or not text.strip()) and input_ is None:
-        raise InputError("give a description or --input FILE.jsonl", "请提供描述文本或 --input 文件")
+def _need_text(text: str | None, input_: Path | None) -> str:
+    """The description (``-`` stdin, ``@FILE``), or "" with --input; neither is an input error."""
+    if input_ is not None:
+        return ""
+    value = _text_arg(text)
+    if value is None or not value.strip():
+        raise InputError(
+            "give a description (or - for stdin) or --input FILE.jsonl", "请提供描述文本（- 读标准输入）或 --input 文件"
+        )
+    return value
 
 
 @app.command()
 def match(
-    text: Annotated[str | None, typer.Argument(help="The description (Chinese or English).")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="The description (Chinese or English), @FILE, or - for stdin.")
+    ] = None,
     top: Annotated[int, typer.Option(min=1, max=32)] = 3,
-    input_: Annotated[Path | None, typer.Option("--input", help="JSONL file with id and text per line")] = None,
+    input_: Annotated[
+        Path | None, typer.Option("--input", help="JSONL file with id and text per line (- for stdin)")
+    ] = None,
     fmt: Annotated[BatchFormat, typer.Option("--format")] = BatchFormat.table,
 ) -> None:
     """Which directions fit a description, how sure, and why."""
 
     def body() -> None:
-        _need_text(text, input_)
+        description = _need_text(text, input_)
         with _pilot() as pilot:
             if input_ is not None:
                 _batch(input_, lambda obj: pilot.match(obj["text"], top=top))
                 return
-            res = pilot.match(text or "", top=top)
+            res = pilot.match(description, top=top)
         if fmt is not BatchFormat.table:
             out.print_json(res.model_dump_json())
             return
         if res.out_of_scope:
-            out.print("[yellow]不属于任何方向 / out of scope[/yellow]")
+            near = f"；最接近：{res.nearest_domain.label_zh}" if res.nearest_domain else ""
+            out.print(f"[yellow]不属于本次试点示范的 16 个方向 / out of scope{escape(near)}[/yellow]")
         t = Table("#", "方向 direction", "分组 group", "置信度 confidence", "依据 evidence")
         for d in res.directions:
             t.add_row(str(d.number), d.name, d.group, f"{d.score:.2f}", " / ".join(e.text for e in d.evidence[:1]))
         out.print(t)
+        if res.scenario_note_zh:  # the 2023–2025 action plan scenario(s), pilotkg.matching.scenarios
+            out.print(f"场景 scenario: {res.scenario_note_zh}", markup=False)
 
     run(body)
 
@@ -246,25 +356,54 @@ def match(
 _MARK = {"addressed": "✓", "missing": "✗", "violated": "⚠", "uncertain": "?"}
 
 
+class FailOn(StrEnum):
+    violated = "violated"
+    missing = "missing"
+
+
+# --fail-on missing also fails on violated rows: a stated value that fails is worse than none.
+_FAILING = {FailOn.violated: {"violated"}, FailOn.missing: {"violated", "missing"}}
+
+
 @app.command()
 def check(
-    text: Annotated[str | None, typer.Argument(help="The description.")] = None,
+    text: Annotated[str | None, typer.Argument(help="The description, @FILE, or - for stdin.")] = None,
     direction: Annotated[int | None, typer.Option(help="Direction number; default: the best match")] = None,
     top: Annotated[int, typer.Option(min=1, max=5, help="Check the top-N matched directions")] = 1,
-    input_: Annotated[Path | None, typer.Option("--input", help="JSONL with id, text, optional direction")] = None,
+    input_: Annotated[
+        Path | None, typer.Option("--input", help="JSONL with id, text, optional direction (- for stdin)")
+    ] = None,
     fmt: Annotated[BatchFormat, typer.Option("--format")] = BatchFormat.table,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on",
+            help=f"Exit {CHECK_FAILED} when a row is violated (violated), or violated or missing (missing).",
+        ),
+    ] = None,
 ) -> None:
-    """The requirement checklist of a direction for a description: addressed / missing / violated / uncertain."""
+    """The requirement checklist of a direction for a description: violated / missing / uncertain / addressed
+    (what to fix first)."""
 
     def body() -> None:
-        _need_text(text, input_)
+        description = _need_text(text, input_)
+        seen: set[str] = set()
         with _pilot() as pilot:
             if input_ is not None:
-                _batch(input_, lambda obj: pilot.check(obj["text"], direction=obj.get("direction"), top=1)[0])
+
+                def one(obj: dict[str, Any]) -> Any:
+                    rep = pilot.check(obj["text"], direction=obj.get("direction"), top=1, by_attention=True)[0]
+                    seen.update(r.status for r in rep.requirements)
+                    return rep
+
+                _batch(input_, one)
+                _fail(fail_on, seen)
                 return
-            reports = pilot.check(text or "", direction=direction, top=top)
+            reports = pilot.check(description, direction=direction, top=top, by_attention=True)
+        seen = {r.status for rep in reports for r in rep.requirements}
         if fmt is not BatchFormat.table:
             out.print_json(json.dumps([r.model_dump() for r in reports], ensure_ascii=False))
+            _fail(fail_on, seen)
             return
         for rep in reports:
             t = Table(
@@ -280,25 +419,39 @@ def check(
                     ev = f"{r.stated or '未说明'} vs {r.required}"
                 elif r.kind == "means":
                     ev = "、".join(r.means_used) or ev
-                t.add_row(_MARK[r.status], r.text, r.kind, ev)
+                t.add_row(_MARK[r.status], r.display or r.text, r.kind, ev)
             out.print(t)
+            out.print(rep.summary_zh)
+        _fail(fail_on, seen)
 
     run(body)
 
 
+def _fail(fail_on: FailOn | None, statuses: set[str]) -> None:
+    if fail_on is not None and statuses & _FAILING[fail_on]:
+        raise typer.Exit(CHECK_FAILED)
+
+
 @app.command()
 def search(
-    q: Annotated[str, typer.Argument(help="Words or a sentence")],
+    q: Annotated[str, typer.Argument(help="Words or a sentence, @FILE, or - for stdin")],
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
-    """Hybrid search over directions, requirements and articles (the portal's search box)."""
+    """Hybrid search over directions, requirements and articles (the portal's search box); nothing below
+    the relevance floor is shown."""
 
     def body() -> None:
+        query = (_text_arg(q) or "").strip()
+        if not query:
+            raise InputError("the search text is empty", "检索词不能为空", where="q")
         with _pilot() as pilot:
-            hits = pilot.search(q, limit=limit)
+            hits = pilot.search(query, limit=limit)
         if fmt is TableOrJson.json:
             out.print_json(json.dumps([h.model_dump() for h in hits], ensure_ascii=False))
+            return
+        if not hits:
+            out.print("没有找到相关内容 / no results")
             return
         t = Table("id", "kind", "title", "score")
         for h in hits:
@@ -311,7 +464,7 @@ def search(
 @app.command(name="eval")
 def eval_(
     cases: Annotated[
-        Path, typer.Argument(help="Labelled JSONL (id, direction 0–16, text, addressed/missing/violated)")
+        Path, typer.Argument(help="Labelled JSONL (id, direction 0–16, text, addressed/missing/violated); - for stdin")
     ],
     keys: Annotated[Path | None, typer.Option(help="requirement_keys.tsv; default: beside the cases file")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
@@ -321,8 +474,10 @@ def eval_(
     def body() -> None:
         from pilotkg.evaluate import dump, evaluate, render
 
-        with _pilot() as pilot:
-            report = evaluate(pilot, cases, keys or cases.with_name("requirement_keys.tsv"), progress=_say)
+        if str(cases) == "-" and keys is None:
+            raise InputError("with cases from stdin, give --keys", "从标准输入读取用例时须提供 --keys", where="-")
+        with _file_arg(cases, ".jsonl") as path, _pilot() as pilot:
+            report = evaluate(pilot, path, keys or cases.with_name("requirement_keys.tsv"), progress=_say)
         out.print(dump(report) if fmt is TableOrJson.json else render(report))
 
     run(body)
@@ -361,7 +516,7 @@ def serve(
 
 @projects_app.command("import")
 def projects_import(
-    file: Annotated[Path, typer.Argument(help="JSON, JSONL or CSV file of projects")],
+    file: Annotated[Path, typer.Argument(help="JSON, JSONL or CSV file of projects (- for stdin)")],
     enrich: Annotated[bool, typer.Option(help="Store the matcher's direction and the coverage statuses")] = True,
     index: Annotated[bool, typer.Option(help="Index the projects for `pilotkg projects similar`")] = True,
 ) -> None:
@@ -369,7 +524,7 @@ def projects_import(
 
     def body() -> None:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with _pilot() as pilot, Progress(*columns, console=err) as bar:
+        with _file_arg(file) as path, _pilot() as pilot, Progress(*columns, console=err) as bar:
             tasks: dict[str, TaskID] = {}
 
             def progress(stage: str, done: int, total: int | None) -> None:
@@ -377,7 +532,7 @@ def projects_import(
                     tasks[stage] = bar.add_task(stage, total=total or 1)
                 bar.update(tasks[stage], completed=done, total=total or 1)
 
-            report = pilot.import_file(file, enrich=enrich, index=index, progress=progress)
+            report = pilot.import_file(path, enrich=enrich, index=index, progress=progress)
         out.print(report.render_text())
 
     run(body)
@@ -414,7 +569,9 @@ def projects_list(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableO
 
 @projects_app.command("similar")
 def projects_similar(
-    text: Annotated[str | None, typer.Option("--text", help="A project text (best: name + description)")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="A project text (best: name + description), @FILE, or - for stdin")
+    ] = None,
     project_id: Annotated[str | None, typer.Option("--id", help="A stored project id (its stored vector)")] = None,
     direction: Annotated[int | None, typer.Option(min=1, max=99, help="Only projects of this direction")] = None,
     region: Annotated[str | None, typer.Option(help="Only projects of this region")] = None,
@@ -430,14 +587,15 @@ def projects_similar(
     def body() -> None:
         from pilotkg.projects import SimilarFilters
 
-        if (text is None or not text.strip()) == (project_id is None):
+        given = _text_arg(text)
+        if (given is None or not given.strip()) == (project_id is None):
             raise InputError("give exactly one of --text or --id", "请给出 --text 或 --id 之一（且只能给一个）")
         filters = SimilarFilters(direction=direction, region=region, batch=batch, year=year)
         with _pilot() as pilot:
             if project_id is not None:
                 hits = pilot.similar_to_project(project_id, filters, limit=limit)
             else:
-                hits = pilot.similar_to_text(text or "", filters, limit=limit)
+                hits = pilot.similar_to_text(given or "", filters, limit=limit)
         if fmt is TableOrJson.json:
             out.print_json(json.dumps([h.model_dump() for h in hits], ensure_ascii=False))
             return

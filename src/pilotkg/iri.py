@@ -75,3 +75,37 @@ def direction_region(number: int, region: str) -> str:
 
 def scheme() -> str:
     return "scheme/directions"
+
+
+# --- the 2023–2025 action plan (a later policy the 2021 directions are cross-walked to) ---
+
+
+def action_plan() -> str:
+    return "document/action-plan-2023"
+
+
+def scenario_scheme() -> str:
+    return "scheme/action-plan-2023-scenarios"
+
+
+def scenario(number: int) -> str:
+    return f"scenario/{number}"
+
+
+def crosswalk(direction_number: int, scenario_number: int) -> str:
+    """One reviewed mapping statement between a 2021 direction and a 2023 scenario."""
+    return f"crosswalk/d{direction_number:02d}-s{scenario_number:02d}"
+
+
+def reference_file(sha256: str) -> str:
+    """A reference table read by the build (e.g. the action plan's scenarios), named by its digest."""
+    return f"source/{sha256[:12]}"
+
+
+def build_activity(sha256: str) -> str:
+    return f"build/{sha256[:12]}"
+
+
+def reference_span(sha256: str, start: int, end: int) -> str:
+    """A span (character offsets) of a reference table."""
+    return f"{reference_file(sha256)}/span/{start}-{end}"

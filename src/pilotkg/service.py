@@ -11,7 +11,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pilotkg import iri
 from pilotkg.errors import AccessDenied, NotFoundError, ShapeViolation
@@ -21,7 +23,7 @@ from pilotkg.graph import (
     GraphStore,
     QueryResult,
     ValidationReport,
-    build_graph,
+    build_policy_graph,
     export,
     open_store,
     run_query,
@@ -30,17 +32,27 @@ from pilotkg.graph import (
 from pilotkg.graph import build as build_graph_into_store
 from pilotkg.matching import (
     POLICY,
+    ActionPlan,
     CoverageChecker,
     CoverageReport,
     Matcher,
     MatchResult,
+    OtherDomain,
+    ScenarioNamer,
     SearchHit,
     build_policy_index,
+    checklist_csv,
+    checklist_markdown,
+    description_vectors,
+    hint_for,
+    index_scenarios,
+    load_action_plan,
     requirement_vectors,
+    scenario_vectors,
     search,
     tokenizer_for,
 )
-from pilotkg.policy import Article, Corpus, Direction, Tokenizer, load_corpus
+from pilotkg.policy import ApplyInfo, Article, Corpus, Direction, Tokenizer, apply_info, load_corpus
 from pilotkg.projects import (
     PROJECTS,
     EligibilityReport,
@@ -52,6 +64,7 @@ from pilotkg.projects import (
     RuleSet,
     SimilarFilters,
     SimilarProject,
+    Unit,
     compile_rules,
     get_project,
     import_file,
@@ -59,6 +72,7 @@ from pilotkg.projects import (
     index_projects,
     list_projects,
     policy_text,
+    precheck_projects,
     read_projects,
     similar_to_project,
     similar_to_text,
@@ -92,6 +106,8 @@ def build_index(settings: Settings, corpus: Corpus | None = None, progress: Prog
         )
         anchors = Matcher.anchor_points(embedder)
         index.upsert(POLICY, anchors)
+        if (plan := load_action_plan(settings.corpus_dir, corpus)) is not None:
+            index_scenarios(plan, embedder, index)  # its own collection; not counted in the policy points
     finally:
         index.close()
     where = settings.qdrant_url or str(settings.index_dir)
@@ -115,6 +131,9 @@ class Pilot:
         self._matcher: Matcher | None = None
         self._checker: CoverageChecker | None = None
         self._rules: RuleSet | None = None
+        self._action_plan: ActionPlan | None = None
+        self._action_plan_loaded = False
+        self._scenario_namer: ScenarioNamer | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = False) -> Pilot:
@@ -183,6 +202,24 @@ class Pilot:
                 self._checker = CoverageChecker(self.corpus, self.embedder, self.tokenizer, vectors=vectors)
 
     @property
+    def action_plan(self) -> ActionPlan | None:
+        """The 2023–2025 action plan's scenarios and cross-walk (None: the corpus has no scenario table)."""
+        with self._lock:
+            if not self._action_plan_loaded:
+                self._action_plan = load_action_plan(self.settings.corpus_dir, self.corpus)
+                self._action_plan_loaded = True
+            return self._action_plan
+
+    @property
+    def scenario_namer(self) -> ScenarioNamer | None:
+        with self._lock:
+            plan = self.action_plan
+            if self._scenario_namer is None and plan is not None:
+                vectors = scenario_vectors(plan, self.embedder, self.index)
+                self._scenario_namer = ScenarioNamer(plan, vectors, len(self.corpus.directions))
+            return self._scenario_namer
+
+    @property
     def rules(self) -> RuleSet:
         """The eligibility rules, compiled once, citing clauses by the corpus's own text (CLI and API alike)."""
         with self._lock:
@@ -208,7 +245,7 @@ class Pilot:
         return build_model(self.settings.resolved_model_dir, force=force, progress=progress)
 
     def validate(self) -> ValidationReport:
-        return validate(build_graph(self.corpus))
+        return validate(build_policy_graph(self.corpus, self.settings.corpus_dir))
 
     def export(self, fmt: ExportFormat, graph: str = "policy") -> bytes:
         return export(self.store, fmt, graph)
@@ -235,15 +272,124 @@ class Pilot:
         for d in result.directions:  # evidence quotes the user's own text, not the normalised one
             for e in d.evidence:
                 e.text = text[e.start : e.end]
+        if result.out_of_scope and result.nearest_domain is None:
+            result.nearest_domain = self._nearest_domain(text)
+        self._name_scenarios(text, result)
         return result
 
-    def check(self, text: str, direction: int | None = None, top: int = 1) -> list[CoverageReport]:
+    def _name_scenarios(self, text: str, result: MatchResult) -> None:
+        """Fill the action-plan scenarios: the cross-walk of the matched direction, or (out of scope)
+        the uncovered scenario the text fits. The text's vectors come from the match's cache."""
+        namer = self.scenario_namer
+        if namer is None:
+            return
+        naming = namer.name(result, description_vectors(self.embedder, text))
+        result.scenarios = naming.scenarios
+        result.scenario_note_zh = naming.note_zh
+        result.scenario_note_en = naming.note_en
+
+    def scenarios(self) -> ActionPlan:
+        """The action plan with its scenarios and their cross-walk to the directions."""
+        plan = self.action_plan
+        if plan is None:
+            raise NotFoundError(
+                "this corpus has no action-plan scenario table (reference/action-plan-2023-scenarios.tsv)",
+                "该语料没有行动计划场景表（reference/action-plan-2023-scenarios.tsv）",
+                where=str(self.settings.corpus_dir),
+            )
+        return plan
+
+    def _nearest_domain(self, text: str) -> OtherDomain | None:
+        """The nearest out-of-scope anchor, for a matcher that does not name it (issue 14's matcher
+        names it in every result; this is then never reached)."""
+        hits = self.index.search(
+            POLICY, dense=self.embedder.embed_queries([text])[0], mode="dense", limit=1, filters={"kind": "anchor"}
+        )
+        if not hits:
+            return None
+        label = str(hits[0].payload.get("text", ""))
+        return OtherDomain(id=hits[0].id, label_zh=label, label_en="", similarity=round(hits[0].score, 4))
+
+    def check(
+        self, text: str, direction: int | None = None, top: int = 1, *, by_attention: bool = False
+    ) -> list[CoverageReport]:
+        """Checklists whose rows carry their display text, the clause that states them and a hint for
+        what is missing; in the guide's order, or (``by_attention``, as the page, the API and the CLI
+        show them) violated, missing, uncertain, addressed."""
         if direction is not None:
             self.corpus.direction(direction)  # NotFoundError for a number the guide doesn't have
             numbers = [direction]
         else:
             numbers = [d.number for d in self.match(text, top=top).directions[:top]]
-        return [self.checker.check(text, n) for n in numbers]
+        reports = [self._for_applicant(self.checker.check(text, n)) for n in numbers]
+        return [r.by_attention() for r in reports] if by_attention else reports
+
+    def _for_applicant(self, report: CoverageReport) -> CoverageReport:
+        d = self.corpus.direction(report.direction)
+        group = next((g.label for g in self.corpus.groups if g.number == d.group), "")
+        reqs = {r.id: r for r in d.requirements}
+        section = {"effect": "应用成效", "demand": "示范要求"}
+        for row in report.requirements:
+            req = reqs.get(row.id)
+            row.display = (req.display if req is not None else "") or row.text
+            row.clause = f"{group}{d.label}{d.name}·{section.get(row.section, row.section)}"
+            row.hint_zh = hint_for(row)
+        return report
+
+    def guide_title(self) -> str:
+        guide = next((doc for doc in self.corpus.documents if doc.kind == "guide"), None)
+        return f"《{guide.title}》" if guide is not None else ""
+
+    def export_check(
+        self, text: str, fmt: Literal["md", "csv"], direction: int | None = None
+    ) -> tuple[str, CoverageReport]:
+        """The checklist of ``direction`` (default: the best match) as Markdown or CSV text."""
+        report = self.check(text, direction=direction, top=1, by_attention=True)[0]
+        if fmt == "csv":
+            return checklist_csv(report), report
+        return checklist_markdown(report, source=self.guide_title()), report
+
+    # --- before applying ---
+    def apply_info(self) -> ApplyInfo:
+        """Deadlines per notice, contacts, consortium rules and the characteristics reviewers weigh."""
+        checked = next((r.document for r in self.rules.deadlines.values()), None)
+        return apply_info(self.corpus, checked_notice=checked, raw=policy_text(self.settings, self.corpus))
+
+    def precheck(
+        self,
+        *,
+        lead_unit: Unit,
+        partners: Sequence[Unit],
+        region: str,
+        batch: int,
+        directions: Sequence[int] = (),
+        submitted: date | None = None,
+    ) -> EligibilityReport:
+        """A consortium checked by the same SHACL rules as an import, with nothing stored. Stored
+        projects are confidential, so they are not counted (the per-lead and per-region limits are
+        decided on import). Without a date the batch's own deadline stands in (dates not checked)."""
+        dates = {b: r.limit for b, r in self.rules.deadlines.items()}
+        when = submitted or (date.fromisoformat(dates[batch]) if batch in dates else date.today())
+        chosen = list(directions) or [self.corpus.directions[0].number]
+        project = ProjectIn.model_validate(
+            {
+                "id": "precheck",
+                "name": "预检 / pre-check",
+                "description": "（预检，不存储 / pre-check, not stored）",
+                "direction": chosen,
+                "lead_unit": lead_unit,
+                "partners": list(partners),
+                "region": region,
+                "batch": batch,
+                "submitted": when,
+            }
+        )
+        report = precheck_projects(self.corpus, [project], rules=self.rules)
+        for v in report.violations:  # one form, not a project: no placeholder id in the messages
+            v.message_zh = v.message_zh.removeprefix(f"项目 {project.id}：")
+            v.message_en = v.message_en.removeprefix(f"project {project.id}: ")
+            v.where = "precheck"
+        return report
 
     def search(self, q: str, limit: int = 10, kinds: list[str] | None = None) -> list[SearchHit]:
         return search(q, self.embedder, self.index, self.tokenizer, limit=limit, kinds=kinds)
@@ -371,3 +517,4 @@ class Pilot:
                 self._store.close()
             self._index = self._store = None
             self._matcher = self._checker = None
+            self._scenario_namer = None

@@ -335,3 +335,81 @@ def test_unexpected_errors_do_not_leak_internals(client: TestClient, monkeypatch
     assert r.status_code == 500
     assert_bilingual(r.json(), "internal_error")
     assert "secret" not in r.text and "Traceback" not in r.text
+
+
+# --- the applicant's workbench (issue 15) ---------------------------------------------------------------------
+
+
+def test_search_never_returns_anchors_and_nonsense_gets_nothing(client: TestClient) -> None:
+    # the out-of-scope anchors live in the same collection; no route may return them
+    for q in ("城市隧道、桥梁、地铁等基础设施结构健康监测", "验收", "医院医疗服务与医疗机器人"):
+        hits = client.get("/api/search", params={"q": q, "limit": 50}).json()
+        assert all(h["kind"] in ("direction", "requirement", "article") for h in hits), q
+    assert client.get("/api/search", params={"q": "披萨外卖"}).json() == []
+
+
+def test_check_rows_lead_with_what_to_fix(client: TestClient) -> None:
+    report = client.post("/api/check", json={"text": FIRE, "direction": 8}).json()[0]
+    order = ["violated", "missing", "uncertain", "addressed"]
+    statuses = [r["status"] for r in report["requirements"]]
+    assert statuses == sorted(statuses, key=order.index) and statuses[0] == "violated"
+    assert report["summary_zh"].startswith("1 处不满足，")
+    row = next(r for r in report["requirements"] if r["id"] == "d08-e07")
+    assert row["text"] == "火情监测" and row["display"] == "有效提高火情监测的科学性、时效性"
+    assert row["clause"] == "三、（八）森林草原火灾监测预警系统·应用成效"
+    assert all(r["hint_zh"] for r in report["requirements"] if r["status"] == "missing")
+
+
+@pytest.mark.parametrize("fmt,media", [("md", "text/markdown"), ("csv", "text/csv")])
+def test_checklist_export(client: TestClient, fmt: str, media: str) -> None:
+    r = client.post("/api/check/export", json={"text": FIRE, "direction": 8, "format": fmt})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(media)
+    assert f'filename="checklist-d08.{fmt}"' in r.headers["content-disposition"]
+    body = r.content.decode("utf-8-sig")
+    assert (
+        "报警响应时间少于30分钟" in body and "45分钟" in body and "三、（八）森林草原火灾监测预警系统·示范要求" in body
+    )
+    if fmt == "csv":
+        assert r.content.startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as UTF-8
+        assert body.splitlines()[1].startswith("不满足,")
+
+
+def test_apply_info_comes_from_the_corpus(client: TestClient) -> None:
+    info = client.get("/api/apply-info").json()
+    first, second = info["notices"]
+    assert first["checked"] and first["doc_number"] == "工信厅联安全函〔2021〕11号"
+    assert [d["date"] for d in first["deadlines"]] == ["2021-03-31", "2021-09-30"]
+    assert [d["date"] for d in second["deadlines"]] == ["2021-03-20", "2021-09-20"] and not second["checked"]
+    assert {c["phone"] for c in first["contacts"]} == {"010-68205374", "010-62303157"}
+    kinds = {r["kind"]: r for r in info["consortium_rules"]}
+    assert kinds["max_partners"]["value"] == 8 and kinds["max_partners"]["clause"] == "三、（一）申报资格"
+    assert info["characteristics"]["values"] == ["技术先进性", "应用实效性", "模式创新性", "示范带动性"]
+
+
+def _consortium(n_partners: int, **extra: object) -> dict[str, object]:
+    partners = [{"name": f"伙伴{i}", "type": "服务提供商"} for i in range(n_partners)]
+    lead = {"name": "甲装备公司", "type": "装备制造企业"}
+    return {"lead_unit": lead, "partners": partners, "region": "四川省", "batch": 1, **extra}
+
+
+def test_consortium_precheck_uses_the_import_rules_and_stores_nothing(client: TestClient) -> None:
+    before = client.post("/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}).text
+    r = client.post("/api/projects/precheck", json=_consortium(9))
+    assert r.status_code == 200
+    report = r.json()
+    assert not report["conforms"] and [v["rule"]["kind"] for v in report["violations"]] == ["max_partners"]
+    v = report["violations"][0]
+    assert v["found"] == "9" and "超过上限 8 家" in v["message_zh"] and "precheck" not in v["message_zh"]
+    assert v["rule"]["clause"] == "三、（一）申报资格" and v["rule"]["source_text"] == "联合单位不超过 8 家"
+    assert client.post("/api/projects/precheck", json=_consortium(8)).json()["conforms"]
+    lonely = client.post("/api/projects/precheck", json=_consortium(0)).json()
+    assert [v["rule"]["kind"] for v in lonely["violations"]] == ["no_single_enterprise"]
+    two = client.post("/api/projects/precheck", json=_consortium(2, directions=[8, 9])).json()
+    assert [v["rule"]["kind"] for v in two["violations"]] == ["directions_per_project"]
+    late = client.post("/api/projects/precheck", json=_consortium(2, submitted="2021-04-02")).json()
+    assert [v["rule"]["kind"] for v in late["violations"]] == ["deadline"]
+    bad = client.post("/api/projects/precheck", json=_consortium(2, batch=3))
+    assert bad.status_code == 422
+    assert_bilingual(bad.json(), "invalid_input")
+    after = client.post("/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}).text
+    assert before == after  # nothing was stored

@@ -1,10 +1,12 @@
 """The portal page in a real browser (system Chromium driven by Playwright) against a real server
 running the real model (the session's ``built_settings``: graph + index built with multilingual-e5-small).
-A screenshot is kept at ``artifacts/portal.png`` for a person to look at.
+Screenshots are kept in ``artifacts/`` (portal.png, portal-390.png, portal-1280.png, apply-390.png) for a
+person to look at.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 from collections.abc import Iterator
@@ -58,9 +60,18 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(params=[DESKTOP], ids=["1280"])
+def viewport(request: pytest.FixtureRequest) -> dict[str, int]:
+    return dict(request.param)
+
+
 @pytest.fixture
-def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+def page(browser: Browser, base_url: str, viewport: dict[str, int]) -> Iterator[Page]:
+    ctx = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)  # type: ignore[arg-type]
     pg = ctx.new_page()
     problems: list[str] = []
     origin = urlparse(base_url).netloc
@@ -110,8 +121,25 @@ def test_match_checklist_and_screenshot(page: Page) -> None:
     row = violated.filter(has_text="30分钟")
     assert row.count() == 1
     assert row.locator(".icon").inner_text() == "⚠"
-    assert "少于30分钟" in row.locator(".values").inner_text()
+    assert "少于30分钟" in row.locator(".values .required").inner_text()
     assert "45分钟" in row.locator(".stated").inner_text()
+    # rows lead with what to fix: every violated row comes before every other row
+    statuses = [r.get_attribute("data-status") for r in panel.locator(".req-row").all()]
+    assert statuses.index("violated") == 0 and statuses.count("violated") == 1
+    assert statuses == sorted(statuses, key=["violated", "missing", "uncertain", "addressed"].index)
+    summary = panel.locator("#checklist-summary").inner_text()
+    assert re.fullmatch(r"1 处不满足，\d+ 项未体现(，\d+ 项待确认)?，\d+ 项已体现", summary), summary
+    # rows read as requirements: the head the clause shares, with the guide's own words beside it
+    shared = panel.locator(".req-row[data-id='d08-e06'] .req-text").inner_text()
+    assert shared == "有效提高火险预警的科学性、时效性"
+    assert panel.locator(".req-row[data-id='d08-e06'] .guide-words").inner_text() == "有效提高火险预警"
+    # missing rows say what evidence would satisfy them
+    missing = panel.locator(".req-row[data-status='missing']")
+    assert missing.count() >= 1 and "建议" in missing.first.locator(".hint-line").inner_text()
+    # honest numbers: a percentage, no raw similarity
+    cards = page.locator(".direction-result")
+    assert all(re.fullmatch(r"把握 \d+%", c.locator(".pct").inner_text()) for c in cards.all())
+    assert "相似度" not in page.locator("#match-results").inner_text()
 
     addressed = panel.locator(".req-row[data-status='addressed']")
     assert addressed.count() >= 1
@@ -130,14 +158,100 @@ def test_match_checklist_and_screenshot(page: Page) -> None:
     page.screenshot(path=str(ARTIFACTS / "portal.png"), full_page=True)
 
 
-def test_out_of_scope_verdict_by_keyboard(page: Page) -> None:
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"], indirect=True)
+def test_violated_row_is_in_the_first_screen_of_results(page: Page, viewport: dict[str, int]) -> None:
+    page.fill("#match-text", FIRE)
+    page.get_by_role("button", name="匹配").click()
+    row = page.locator("#checklist-panel .req-row[data-status='violated']")
+    row.wait_for()
+    page.wait_for_timeout(200)  # the scroll to the results
+    box = row.bounding_box()
+    assert box is not None
+    # the whole row is inside the viewport, without the person scrolling
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], box
+    assert page.locator("#verdict").bounding_box()["y"] >= -1  # type: ignore[index]  # sub-pixel rounding
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"portal-{viewport['width']}.png"))
+
+
+def test_out_of_scope_card_names_the_nearest_domain(page: Page) -> None:
     page.focus("#match-text")
     page.keyboard.type(OFF_TOPIC)
     page.keyboard.press("Control+Enter")
-    verdict = page.locator("#verdict")
+    verdict = page.locator("#verdict.out")
     verdict.wait_for()
-    assert "不属于任何方向" in verdict.inner_text()
+    assert "不属于本次试点示范的十六个方向" in verdict.inner_text()
+    domain = verdict.locator(".domain").inner_text()
+    assert len(domain) >= 2 and domain in verdict.inner_text()
     assert page.locator(".direction-result.weak").count() >= 1
+    assert page.locator("#checklist-panel").count() == 0  # no checklist for a text out of scope
+
+
+def test_checklist_downloads_as_markdown_and_csv(page: Page, tmp_path: Path) -> None:
+    page.fill("#match-text", FIRE)
+    page.get_by_role("button", name="匹配").click()
+    page.locator("#checklist-panel[data-direction='8']").wait_for()
+    with page.expect_download() as md_info:
+        page.locator("#dl-md").click()
+    md_path = tmp_path / "checklist.md"
+    md_info.value.save_as(md_path)
+    md = md_path.read_text(encoding="utf-8")
+    assert md_info.value.suggested_filename.endswith(".md")
+    assert md.index("不满足") < md.index("未体现") < md.index("已体现")
+    assert "报警响应时间少于30分钟" in md and "45分钟" in md
+    assert "三、（八）森林草原火灾监测预警系统·示范要求" in md  # the guide's clause
+    with page.expect_download() as csv_info:
+        page.locator("#dl-csv").click()
+    csv_path = tmp_path / "checklist.csv"
+    csv_info.value.save_as(csv_path)
+    rows = list(csv.reader(csv_path.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][0].startswith("状态") and rows[1][0] == "不满足" and rows[1][4] == "d08-r06"
+    assert len(rows) == 1 + 14
+    # the print view shows the checklist, not the form
+    page.emulate_media(media="print")
+    assert not page.locator("#match-form").is_visible()
+    assert page.locator("#checklist-panel .req-row").first.is_visible()
+
+
+def test_search_has_a_no_results_state(page: Page) -> None:
+    page.get_by_role("link", name="快速搜索").click()
+    page.fill("#search-q", "披萨外卖")
+    page.keyboard.press("Enter")
+    empty = page.locator("#no-results")
+    empty.wait_for()
+    assert "没有找到" in empty.inner_text()
+    assert page.locator("#search-results li.hit").count() == 0
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"], indirect=True)
+def test_before_you_apply_and_consortium_precheck(page: Page, viewport: dict[str, int]) -> None:
+    page.get_by_role("link", name="申报须知").click()
+    deadlines = page.locator("#apply-deadlines")
+    deadlines.locator("time").first.wait_for()
+    text = deadlines.inner_text()
+    for day in ("2021年3月31日", "2021年9月30日", "2021年3月20日", "2021年9月20日"):
+        assert day in text
+    assert "010-68205374" in page.locator("#apply-contacts").inner_text()
+    assert "联合单位不超过8家" in page.locator("#apply-rules").inner_text()
+    assert "各地推荐示范工程项目的数量原则上每个方向不超过5个" in page.locator("#apply-rules").inner_text()
+    chips = page.locator("#apply-characteristics .chips li").all_inner_texts()
+    assert chips == ["技术先进性", "应用实效性", "模式创新性", "示范带动性"]
+    # nine partners: refused, citing the clause
+    page.fill("#pc-lead", "测试甲装备有限公司")
+    page.fill("#pc-region", "四川省")
+    page.fill("#pc-partners", "\n".join(f"测试伙伴{i}，服务提供商" for i in range(1, 10)))
+    page.get_by_role("button", name="预检").click()
+    verdict = page.locator("#precheck-verdict")
+    verdict.wait_for()
+    assert "不符合" in verdict.inner_text()
+    assert "9 家联合单位" in verdict.inner_text()
+    assert "三、（一）申报资格「联合单位不超过 8 家」" in verdict.locator(".cite").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"apply-{viewport['width']}.png"), full_page=True)
+    # eight are allowed
+    page.fill("#pc-partners", "\n".join(f"测试伙伴{i}，服务提供商" for i in range(1, 9)))
+    page.get_by_role("button", name="预检").click()
+    page.locator("#precheck-verdict.in").wait_for()
 
 
 def test_empty_text_is_refused_in_the_page(page: Page) -> None:
@@ -191,3 +305,25 @@ def test_sparql_page_runs_an_example_query(page: Page) -> None:
     status = page.locator("#sparql-status.error")
     status.wait_for()
     assert "SPARQL" in status.inner_text()
+
+
+def test_scenarios_beside_the_directions_and_the_scenario_note(page: Page) -> None:
+    page.click("header nav a[data-view='browse']")
+    page.locator("#scenario-10").wait_for()
+    assert page.locator("#browse-scenarios details.scenario").count() == 10
+    assert page.locator("#browse-scenarios .badge.uncovered").count() == 5
+    assert "无2021年方向" in page.locator("#scenario-10 summary").inner_text()
+    # the cross-walk from both sides: direction 8 names its scenario, the scenario links its directions
+    page.locator("#direction-8 summary").click()
+    assert "「森林草原火灾」" in page.locator("#direction-8 .crosswalk-line").inner_text()
+    page.locator("#scenario-5 summary").click()
+    links = page.locator("#scenario-5 .crosswalk a")
+    assert links.first.get_attribute("href") == "#browse/direction/8" and links.count() == 2
+
+    page.click("header nav a[data-view='match']")
+    page.fill("#match-text", "输电线路覆冰后，除冰机器人沿导线行走敲除冰层，防止冻雨天气断线倒塔。")
+    page.get_by_role("button", name="匹配").click()
+    note = page.locator("#scenario-note")
+    note.wait_for()
+    assert "「冰雪灾害」" in note.inner_text()
+    assert note.locator("a").first.get_attribute("href") == "#browse/scenario/4"

@@ -17,7 +17,7 @@ from pilotkg import iri
 from pilotkg.errors import ShapeViolation
 from pilotkg.graph import rdf as graph_mod
 from pilotkg.graph.export import canonical_ntriples, export
-from pilotkg.graph.rdf import build, build_graph, span_iri
+from pilotkg.graph.rdf import build, build_graph, build_policy_graph, span_iri
 from pilotkg.graph.store import open_store
 from pilotkg.graph.validation import validate
 from pilotkg.graph.vocabulary import PK
@@ -262,7 +262,8 @@ def test_build_refuses_a_non_conforming_graph_and_keeps_the_old_one(
 
 
 @pytest.mark.parametrize(("fmt", "rdflib_format"), [("turtle", "turtle"), ("jsonld", "json-ld"), ("ntriples", "nt")])
-def test_export_parses_back_to_the_same_triples(policy: Graph, built: Built, fmt: str, rdflib_format: str) -> None:
+def test_export_parses_back_to_the_same_triples(corpus: Corpus, built: Built, fmt: str, rdflib_format: str) -> None:
+    policy = build_policy_graph(corpus, CORPUS_DIR)  # what the build stored: with the action plan
     data = export(policy, fmt)  # type: ignore[arg-type]
     back = Graph().parse(data=data, format=rdflib_format)
     assert len(back) == len(policy)

@@ -56,3 +56,21 @@ def test_effect_keeps_only_targets() -> None:
 def test_context_clauses_are_not_requirements() -> None:
     assert clause_pieces("在保证安全的要求下") == []
     assert clause_pieces("围绕危险化学品生产企业安全生产的需求") == []
+
+
+def test_display_text_carries_the_verb_and_head_the_clause_shares() -> None:
+    # The source span stays the fragment; the display reads as a requirement on its own.
+    text = "有效提高火险预警、火情监测的科学性、时效性。实现火情快速识别、准确定位和灾情实时传输。"
+    pieces = section_pieces(text, "effect")
+    shown = {text[p.start : p.end]: p.display for p in pieces}
+    assert shown["有效提高火险预警"] == "有效提高火险预警的科学性、时效性"
+    assert shown["火情监测"] == "有效提高火情监测的科学性、时效性"
+    assert shown["科学性、时效性"] == "有效提高火险预警、火情监测的科学性、时效性"
+    assert shown["准确定位"] == "实现准确定位"
+    # a noun list shares its head noun; a list of verb phrases does not
+    assert [p.display for p in section_pieces("提供火险预警、火情监测系统。", "effect")] == [
+        "提供火险预警系统",
+        "提供火情监测系统",
+    ]
+    verbs = section_pieces("增加灭火手段、提升灭火强度和灭火剂持续供给能力。", "effect")
+    assert "增加灭火手段" in [p.display for p in verbs]

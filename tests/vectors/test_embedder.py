@@ -181,12 +181,13 @@ def test_get_embedder_chooses_and_caches(e5_model_dir: Path, e5_embedder: Embedd
 
 
 def test_missing_model_folder_tells_user_to_build(tmp_path: Path) -> None:
-    settings = Settings(embedder="e5", data_dir=tmp_path)
+    missing = tmp_path / "models" / "multilingual-e5-small"
+    settings = Settings(embedder="e5", data_dir=tmp_path / "data", model_dir=missing)
     with pytest.raises(ModelError) as info:
         get_embedder(settings)
     err = info.value
     assert "pilotkg model build" in err.message_en and "pilotkg model build" in err.message_zh
-    assert err.where == str(tmp_path / "models" / "multilingual-e5-small")
+    assert err.where == str(missing)
     assert err.exit_code == 11 and err.http_status == 503
     with pytest.raises(ModelError):
         SentenceTransformerEmbedder(tmp_path / "nothing-here")

@@ -10,7 +10,7 @@ from rdflib import Graph
 
 from pilotkg import iri
 from pilotkg.errors import InputError
-from pilotkg.graph.store.base import GraphStore, to_oxigraph
+from pilotkg.graph.store.base import GraphStore, serialize_rdf, to_oxigraph
 from pilotkg.graph.vocabulary import PREFIXES
 
 ExportFormat = Literal["turtle", "jsonld", "ntriples"]
@@ -19,7 +19,7 @@ ExportFormat = Literal["turtle", "jsonld", "ntriples"]
 def canonical_ntriples(triples: Graph | list[ox.Triple]) -> bytes:
     """Sorted canonical N-Triples: byte-identical for equal graphs without blank nodes."""
     ts = to_oxigraph(triples) if isinstance(triples, Graph) else triples
-    lines = ox.serialize(ts, format=ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
+    lines = serialize_rdf(ts, ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
     return b"".join(sorted(lines))
 
 
@@ -44,10 +44,10 @@ def export(store_or_graph: GraphStore | Graph, fmt: ExportFormat, graph: str = "
     # sorted: the same graph always exports to the same bytes, subjects grouped in Turtle
     triples = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     if fmt == "ntriples":
-        return ox.serialize(triples, format=_EXPORT[fmt])
+        return serialize_rdf(triples, _EXPORT[fmt])
     # Local names of id: IRIs contain "/", which Turtle must escape: those IRIs stay in full.
     prefixes = {k: v for k, v in PREFIXES.items() if k != "id"}
-    out = ox.serialize(triples, format=_EXPORT[fmt], prefixes=prefixes)
+    out = serialize_rdf(triples, _EXPORT[fmt], prefixes)
     if fmt == "turtle":  # the serialiser emits prefixes in hash order; sort them for stable bytes
         lines = out.split(b"\n")
         n = next((i for i, ln in enumerate(lines) if not ln.startswith(b"@prefix")), len(lines))

@@ -13,10 +13,12 @@ it in :mod:`.vocabulary`, :mod:`.validation` and :mod:`.export`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -26,7 +28,7 @@ from rdflib import Literal as Lit
 from rdflib.namespace import DCTERMS, ORG, PROV, RDFS, SKOS
 
 from pilotkg import iri
-from pilotkg.errors import ShapeViolation
+from pilotkg.errors import InputError, ShapeViolation
 from pilotkg.graph.validation import validate
 from pilotkg.graph.vocabulary import ELI, OA, PK, PREFIXES, UNIT, VCARD, ontology_graph
 from pilotkg.policy import UNITS, Corpus, Quantity, Requirement, Span, load_corpus, normalize_mapped
@@ -333,6 +335,115 @@ def build_graph(corpus: Corpus) -> Graph:
     return _Builder(corpus).run()
 
 
+# --- the 2023–2025 action plan: a second, small concept scheme and its cross-walk -------------------
+
+SCENARIO_TABLE = Path("reference") / "action-plan-2023-scenarios.tsv"
+SCENARIO_TABLE_HEADER = ("no", "scenario")
+
+
+class ScenarioRow(BaseModel):
+    number: int
+    label_zh: str
+    span: Span  # the label's exact text and offsets in the table file
+
+
+def read_scenario_table(path: Path) -> list[ScenarioRow]:
+    """The action plan's scenarios (``no<TAB>scenario`` per line, a header first) as typed rows."""
+    raw = path.read_text(encoding="utf-8")
+    rows: list[ScenarioRow] = []
+    offset = 0
+    for lineno, line in enumerate(raw.splitlines(keepends=True), start=1):
+        start, offset = offset, offset + len(line)
+        content = line.rstrip("\r\n")
+        if not content.strip():
+            continue
+        cells = content.split("\t")
+        where = f"{path.name}:{lineno}"
+        if lineno == 1:
+            if tuple(c.strip() for c in cells) != SCENARIO_TABLE_HEADER:
+                raise InputError(
+                    f"expected the header 'no<TAB>scenario', found {content!r}",
+                    f"表头应为“no<TAB>scenario”，实际为 {content!r}",
+                    where,
+                )
+            continue
+        if len(cells) != 2 or not cells[0].strip().isdigit() or not cells[1].strip():
+            raise InputError(
+                f"expected '<number><TAB><scenario name>', found {content!r}",
+                f"应为“序号<TAB>场景名称”，实际为 {content!r}",
+                where,
+            )
+        label = cells[1].strip()
+        label_start = start + len(cells[0]) + 1 + (len(cells[1]) - len(cells[1].lstrip()))
+        rows.append(
+            ScenarioRow(
+                number=int(cells[0]),
+                label_zh=label,
+                span=Span(source=path.name, start=label_start, end=label_start + len(label), text=label),
+            )
+        )
+    numbers = [r.number for r in rows]
+    if not rows or len(set(numbers)) != len(numbers):
+        raise InputError("the scenario table is empty or repeats a number", "场景表为空或序号重复", f"{path.name}:1")
+    return rows
+
+
+def action_plan_graph(corpus_dir: Path) -> Graph | None:
+    """The action plan's scenario scheme and the reviewed cross-walk to the directions.
+
+    The scenarios (number, zh name, source span) come from the reference table in the corpus folder,
+    so the same ``pilotkg build`` builds them; the document, English names, descriptions and the
+    cross-walk are data in ``ontology/``. A corpus without the table (a variant guide) has no
+    scenarios: None."""
+    path = corpus_dir / SCENARIO_TABLE
+    if not path.is_file():
+        return None
+    rows = read_scenario_table(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    g = Graph()
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns, override=True)
+    source = URIRef(iri.iri(iri.reference_file(digest)))
+    activity = URIRef(iri.iri(iri.build_activity(digest)))
+    g.add((source, RDF.type, PK.CorpusFile))
+    g.add((source, DCTERMS.title, Lit(f"{SCENARIO_TABLE.parent.name}/{path.name}")))
+    g.add((source, PK.sha256, Lit(digest)))
+    g.add((activity, RDF.type, PK.BuildActivity))
+    g.add((activity, RDFS.label, Lit(f"pilotkg build of {path.name} ({digest[:SHA_PREFIX]})")))
+    g.add((activity, PROV.used, source))
+    g.add((activity, PK.sha256, Lit(digest)))
+    scheme = URIRef(iri.iri(iri.scenario_scheme()))
+    for r in rows:
+        node = URIRef(iri.iri(iri.scenario(r.number)))
+        span = URIRef(iri.iri(iri.reference_span(digest, r.span.start, r.span.end)))
+        g.add((span, RDF.type, PK.TextSpan))
+        g.add((span, OA.start, Lit(r.span.start)))
+        g.add((span, OA.end, Lit(r.span.end)))
+        g.add((span, OA.exact, Lit(r.span.text)))
+        g.add((span, DCTERMS.source, source))
+        g.add((node, RDF.type, SKOS.Concept))
+        g.add((node, RDF.type, PK.Scenario))
+        g.add((node, SKOS.prefLabel, Lit(r.label_zh, lang="zh")))
+        g.add((node, SKOS.notation, Lit(r.number)))
+        g.add((node, SKOS.inScheme, scheme))
+        g.add((node, SKOS.topConceptOf, scheme))
+        g.add((scheme, SKOS.hasTopConcept, node))
+        g.add((node, PROV.wasDerivedFrom, span))
+        g.add((node, PROV.wasGeneratedBy, activity))
+    g += ontology_graph("action-plan-2023.ttl")
+    g += ontology_graph("crosswalk-2023.ttl")
+    return g
+
+
+def build_policy_graph(corpus: Corpus, corpus_dir: Path) -> Graph:
+    """What ``pilotkg build`` writes and ``pilotkg validate`` checks: the corpus's policy graph plus,
+    when the corpus folder has the scenario table, the action plan and its cross-walk."""
+    g = build_graph(corpus)
+    if (plan := action_plan_graph(corpus_dir)) is not None:
+        g += plan
+    return g
+
+
 # --- build -----------------------------------------------------------------------------------------
 
 
@@ -346,6 +457,7 @@ class BuildSummary(BaseModel):
     articles: int
     rules: int
     stages: int
+    scenarios: int = 0  # of the 2023–2025 action plan (0 when the corpus has no reference table)
     triples: int
     store: str
     seconds: float
@@ -361,7 +473,7 @@ def build(settings: Settings, progress: Callable[[str], None] | None = None) -> 
     corpus = load_corpus(settings.corpus_dir, progress)
     t1 = time.perf_counter()
     say("building graph / 构建图谱")
-    g = build_graph(corpus)
+    g = build_policy_graph(corpus, settings.corpus_dir)
     t2 = time.perf_counter()
     say("validating (SHACL) / 校验约束")
     report = validate(g)
@@ -391,6 +503,7 @@ def build(settings: Settings, progress: Callable[[str], None] | None = None) -> 
         articles=len(corpus.articles),
         rules=len(corpus.rules),
         stages=len(corpus.stages),
+        scenarios=len(set(g.subjects(RDF.type, PK.Scenario))),
         triples=len(g),
         store=location,
         seconds=round(t4 - t0, 3),

@@ -68,7 +68,7 @@ def validate(g: Graph, *, shapes: Graph | None = None) -> ValidationReport:
             focus_node=_show(results.value(r, SH.focusNode), results),
             path=_show(p, results) if (p := results.value(r, SH.resultPath)) is not None else None,
             message=_messages(results, r),
-            severity=str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1],  # type: ignore[arg-type]
+            severity=str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1],
             value=_show(v, results) if (v := results.value(r, SH.value)) is not None else None,
             shape=_show(s, results) if (s := results.value(r, SH.sourceShape)) is not None else None,
         )

@@ -37,8 +37,9 @@ PREFIXES: dict[str, str] = {
 ONTOLOGY_IRI = "https://w3id.org/pilotkg/def"
 
 
-def ontology_graph() -> Graph:
-    return _load_packaged("pilotkg.ttl")
+def ontology_graph(name: str = "pilotkg.ttl") -> Graph:
+    """A packaged ontology file: the vocabulary, or a data file such as ``action-plan-2023.ttl``."""
+    return _load_packaged(name)
 
 
 def shapes_graph(name: str = "shapes.ttl") -> Graph:

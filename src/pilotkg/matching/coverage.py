@@ -277,7 +277,8 @@ class CoverageChecker:
         # The worst stated value decides: one failing figure is enough to fail the threshold.
         order = {"violated": 0, "unknown": 1, "satisfied": 2}
         verdict, q = min(verdicts, key=lambda vq: order[vq[0]])
-        status: Status = {"violated": "violated", "unknown": "uncertain", "satisfied": "addressed"}[verdict]
+        statuses: dict[str, Status] = {"violated": "violated", "unknown": "uncertain", "satisfied": "addressed"}
+        status = statuses[verdict]
         s, e = mapped.span(q.start, q.end)
         ev = [Evidence(text=original[s:e], start=s, end=e, score=1.0)]
         return RequirementCheck(

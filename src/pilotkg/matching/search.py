@@ -15,9 +15,15 @@ import numpy as np
 from pilotkg import iri
 from pilotkg.matching.base import SearchHit
 from pilotkg.policy import Corpus, Tokenizer, bm25_doc_vector, bm25_query_vector, domain_terms_from
-from pilotkg.vectors import Embedder, IndexPoint, SparseVec, VectorIndex
+from pilotkg.vectors import Embedder, IndexPoint, SearchRequest, SparseVec, VectorIndex
 
 POLICY = "policy"
+# The kinds a search may return. The policy collection also holds internal points (the matcher's
+# out-of-scope anchors), which no route or command may show: search asks for these kinds only.
+PUBLIC_KINDS: tuple[str, ...] = ("direction", "requirement", "article")
+# Below this dense cosine (e5 query vs. passage) a hit is not shown unless it shares a term with the
+# query. Chosen by 5-fold cross-validation on labelled queries (benchmarks/search_floor.py, README).
+RELEVANCE_FLOOR = 0.852
 
 
 @dataclass(frozen=True)
@@ -118,17 +124,30 @@ def search(
     *,
     limit: int = 10,
     kinds: Sequence[str] | None = None,
+    floor: float = RELEVANCE_FLOOR,
 ) -> list[SearchHit]:
-    """The portal's search box: hybrid (dense + BM25, RRF in Qdrant) over the policy."""
+    """The portal's search box: hybrid (dense + BM25, RRF in Qdrant) over the policy.
+
+    RRF scores are ranks, not relevance, so a query about nothing in the policy still gets ``limit``
+    hits. A hit is kept when its dense cosine reaches ``floor`` or it shares a term with the query
+    (a BM25 match); nonsense ("披萨外卖") gets no results. Only :data:`PUBLIC_KINDS` are searched."""
+    wanted = [k for k in (kinds or PUBLIC_KINDS) if k in PUBLIC_KINDS]
+    if not wanted:
+        return []
     dense = embedder.embed_queries([text])[0]
-    hits = index.search(
+    sparse = query_sparse(tokenizer, text)
+    filters = {"kind": wanted}
+    pool = max(limit, 50)
+    hybrid, dense_hits, lexical_hits = index.search_batch(
         POLICY,
-        dense=dense,
-        sparse=query_sparse(tokenizer, text),
-        mode="hybrid",
-        limit=limit,
-        filters={"kind": list(kinds)} if kinds else None,
+        [
+            SearchRequest(dense=dense, sparse=sparse, mode="hybrid", limit=limit, filters=filters),
+            SearchRequest(dense=dense, mode="dense", limit=pool, filters=filters, fields=()),
+            SearchRequest(sparse=sparse, mode="sparse", limit=pool, filters=filters, fields=()),
+        ],
     )
+    cosine = {h.id: h.score for h in dense_hits}
+    lexical = {h.id for h in lexical_hits if h.score > 0}
     return [
         SearchHit(
             id=h.id,
@@ -139,5 +158,6 @@ def search(
             score=h.score,
             direction=h.payload.get("direction"),
         )
-        for h in hits
+        for h in hybrid
+        if h.kind in PUBLIC_KINDS and (cosine.get(h.id, 0.0) >= floor or h.id in lexical)
     ]

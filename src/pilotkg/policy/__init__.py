@@ -1,5 +1,6 @@
 """pilotkg.policy"""
 
+from pilotkg.policy.applyinfo import ApplyInfo, apply_info
 from pilotkg.policy.base import Article, Corpus, Direction, Group, PolicyDocument, Requirement, Rule, RuleKind, Span
 from pilotkg.policy.corpus import load_corpus
 from pilotkg.policy.quantity import UNITS, Quantity, compare, extract_quantities
@@ -18,6 +19,7 @@ from pilotkg.policy.text import (
 
 __all__ = [
     "UNITS",
+    "ApplyInfo",
     "Article",
     "Corpus",
     "Direction",
@@ -31,6 +33,7 @@ __all__ = [
     "Sentence",
     "Span",
     "Tokenizer",
+    "apply_info",
     "bm25_doc_vector",
     "bm25_query_vector",
     "compare",

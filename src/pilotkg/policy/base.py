@@ -65,6 +65,9 @@ class Requirement(BaseModel):
     kind: RequirementKind
     text: str  # normalised text (NFKC, line wraps removed)
     span: Span
+    # The requirement as it reads on its own, with the verb/head it shares in its clause
+    # ("提高火险预警的科学性、时效性"); evidence and judging use ``text`` and ``span``.
+    display: str = ""
     means: list[str] = []  # for kind "means": the listed technologies, of which some must be used
     quantity: Quantity | None = None  # for kind "threshold"
 

@@ -224,7 +224,8 @@ def _title_line(seg: list[Line]) -> tuple[int, Line]:
 def _document(doc: _Doc, seg: list[Line], idx: int, kind: str, parent: str | None) -> PolicyDocument:
     ti, title = _title_line(seg)
     number_line = next((ln for ln in seg[:8] if _DOC_NUMBER.match(ln.text)), None)
-    doc_number = re.sub(r"\s+", "", _DOC_NUMBER.match(number_line.text).group(1)) if number_line else None
+    number_match = _DOC_NUMBER.match(number_line.text) if number_line else None
+    doc_number = re.sub(r"\s+", "", number_match.group(1)) if number_match else None
     agencies: list[Agency] = []
     header = [ln for ln in seg[:ti] if ln is not number_line]
     if header:  # a letterhead: one issuing agency per line ("… 文件" closes the letterhead)
@@ -271,7 +272,7 @@ def _document(doc: _Doc, seg: list[Line], idx: int, kind: str, parent: str | Non
     doc_id = {"guide": "guide", "measures": "measures"}.get(kind, f"notice-{idx + 1}")
     return PolicyDocument(
         id=doc_id,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         title=title.text,
         doc_number=doc_number,
         year=int(year_m.group(1)) if year_m else None,
@@ -388,9 +389,10 @@ def _requirements(doc: _Doc, number: int, section: str, s: int, e: int) -> list[
             Requirement(
                 id=f"d{number:02d}-{letter}{i:02d}",
                 direction=number,
-                section=section,  # type: ignore[arg-type]
-                kind=p.kind,  # type: ignore[arg-type]
+                section=section,
+                kind=p.kind,
                 text=text[p.start : p.end],
+                display=p.display or text[p.start : p.end],
                 span=span,
                 means=list(p.means),
                 quantity=q,
@@ -508,7 +510,7 @@ def _parse_rules(doc: _Doc, seg: list[Line], doc_id: str) -> list[Rule]:
                 out.append(
                     Rule(
                         id=f"rule-{kind}",
-                        kind=kind,  # type: ignore[arg-type]
+                        kind=kind,
                         value=value,
                         values=values,
                         clause=clause,

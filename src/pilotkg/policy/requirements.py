@@ -34,6 +34,9 @@ class Piece:
     end: int
     kind: str  # capability | means | threshold
     means: tuple[str, ...] = ()
+    # How the requirement reads on its own: the piece with the verb and head it shares with its
+    # clause ("有效提高火情监测的科学性、时效性"). The span stays the exact source words.
+    display: str = ""
 
 
 @dataclass
@@ -218,8 +221,55 @@ def section_pieces(text: str, section: str) -> list[Piece]:
         clause = text[cs:ce]
         if section == "effect" and not _is_target(clause):
             continue
-        for p in clause_pieces(clause):
-            out.append(Piece(cs + p.start, cs + p.end, p.kind, p.means))
+        pieces = clause_pieces(clause)
+        for p, shown in zip(pieces, display_texts(clause, pieces), strict=True):
+            out.append(Piece(cs + p.start, cs + p.end, p.kind, p.means, shown))
+    return out
+
+
+# A verb (with its adverb) that the items of a list share: "实现A、B和C" → 实现B, 实现C.
+_SHARED_VERB = re.compile(
+    r"^(?:有效|实时|综合|广泛|进一步|全面|大幅)?"
+    r"(?:提高|提升|实现|提供|构建|形成|开发|建立|推进|加强|促进|具备|具有|监控|监测|推广|减少|研究|运用|应用|采用|增强|打造|开展|增加|做到)"
+)
+# A head noun that the items of a list share: "提供A、B系统" → A系统.
+_SHARED_HEAD = re.compile(r"(系统|装备|设备|平台|技术|能力|水平)$")
+
+
+def display_texts(clause: str, pieces: list[Piece]) -> list[str]:
+    """Each piece of one clause as a requirement that reads on its own: an item without a verb takes
+    the verb of the nearest earlier item, a 的-head ("…的科学性、时效性") or a shared head noun ("…系统") goes to
+    the earlier ones. A piece that stands alone in its clause reads as written."""
+    texts = [clause[p.start : p.end] for p in pieces]
+    if len(pieces) < 2:
+        return texts
+    verb = ""
+    # A later piece right after 的 is the head the earlier items share.
+    head = next((i for i, p in enumerate(pieces) if i > 0 and clause[p.start - 1 : p.start] == "的"), None)
+    # only a list of noun phrases shares its last head noun ("增加灭火手段、提升…能力" does not)
+    verb_led = any(_SHARED_VERB.match(t) or _LEAD_VERB.match(t) for t in texts[1:])
+    noun_m = None if verb_led else _SHARED_HEAD.search(texts[-1])
+    out: list[str] = []
+    for i, (p, t) in enumerate(zip(pieces, texts, strict=True)):
+        if head is not None and i == head:
+            out.append(clause[pieces[0].start : p.end])  # the head with all the items it qualifies
+            continue
+        shown = t
+        own = _SHARED_VERB.match(t)
+        if own:  # the nearest verb before an item is the one it shares
+            verb = own.group()
+        elif verb:
+            shown = verb + shown
+        if head is not None and i < head:
+            shown = f"{shown}的{texts[head]}"
+        elif (
+            noun_m is not None
+            and i < len(pieces) - 1
+            and clause[p.end : p.end + 1] == "、"
+            and not _SHARED_HEAD.search(t)
+        ):
+            shown += noun_m.group()
+        out.append(shown)
     return out
 
 

@@ -128,7 +128,7 @@ def _t2s() -> opencc.OpenCC:
 
 def to_simplified(text: str) -> str:
     """Traditional → simplified, character for character so offsets stay valid."""
-    conv = _t2s().convert(text)
+    conv: str = _t2s().convert(text)
     if len(conv) == len(text):
         return conv
     return "".join(c if len(c := _t2s().convert(ch)) == 1 else ch for ch in text)

@@ -4,7 +4,7 @@ rules as SHACL (:mod:`.eligibility`), the all-or-nothing import (:mod:`.importer
 
 from pilotkg.projects.base import Enrichment, ProjectIn, ProjectOut, Unit
 from pilotkg.projects.eligibility import EligibilityReport, RuleSet, RuleViolation, compile_rules
-from pilotkg.projects.importer import ImportReport, import_file, import_projects, policy_text
+from pilotkg.projects.importer import ImportReport, import_file, import_projects, policy_text, precheck_projects
 from pilotkg.projects.rdf import get_project, list_projects
 from pilotkg.projects.similar import (
     DUPLICATE_THRESHOLD,
@@ -39,6 +39,7 @@ __all__ = [
     "index_projects",
     "list_projects",
     "policy_text",
+    "precheck_projects",
     "read_projects",
     "similar_to_project",
     "similar_to_text",

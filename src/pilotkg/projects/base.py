@@ -147,7 +147,8 @@ class ProjectIn(BaseModel):
     def _bool(cls, v: object) -> object:
         if isinstance(v, str):
             s = v.strip().lower()
-            return False if not s else _YES.get(s, s)
+            known: dict[str, object] = dict(_YES)
+            return False if not s else known.get(s, s)
         return v
 
     @model_validator(mode="after")

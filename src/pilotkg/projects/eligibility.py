@@ -42,6 +42,7 @@ from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib import Literal as Lit
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import SH, SKOS
+from rdflib.term import Node
 
 from pilotkg import iri
 from pilotkg.policy import Corpus, PolicyDocument, Rule, RuleKind
@@ -335,11 +336,14 @@ def check_eligibility(
     violations: list[RuleViolation] = []
     for r in results.subjects(RDF.type, SH.ValidationResult):
         node, shape = results.value(r, SH.focusNode), results.value(r, SH.sourceShape)
+        if not isinstance(node, URIRef) or not isinstance(shape, URIRef):
+            continue  # projects and generated shapes are IRIs; anything else is not one of our results
         key = (node, shape)
         if node not in focus_set or key in seen:
             continue
         if shape == DEADLINE_SHAPE:
-            rule = rules.deadlines.get(int(data.value(node, PK.batch)))  # type: ignore[arg-type]
+            batch = data.value(node, PK.batch)
+            rule = rules.deadlines.get(int(batch)) if isinstance(batch, Lit) else None
         else:
             rule = rules.by_shape.get(shape)
         if rule is None:
@@ -400,8 +404,8 @@ def _violation(
     where = f"{source}:{lines[pid]}" if source and pid in lines else f"project/{pid}"
     n, kind = rule.limit, rule.kind
 
-    def label(o: object) -> str:
-        return str(new.value(o, SKOS.prefLabel) or o)  # type: ignore[arg-type]
+    def label(o: Node) -> str:
+        return str(new.value(o, SKOS.prefLabel) or o)
 
     def count(p: URIRef) -> int:
         return len(set(data.objects(node, p)))

@@ -160,6 +160,25 @@ def import_projects(
     )
 
 
+def precheck_projects(
+    corpus: Corpus,
+    projects: Sequence[ProjectIn],
+    *,
+    rules: RuleSet,
+    store: GraphStore | None = None,
+    source: str = "precheck",
+) -> EligibilityReport:
+    """The import's checks without writing anything: the corpus facts (ProjectInputError for a
+    direction or batch the policy lacks) and the same eligibility shapes. With ``store``, stored projects
+    of the same counting groups count too (a caller that may see them); without it, only the rules
+    about one project are decided."""
+    check_against_corpus(projects, corpus, source, {})
+    g = project_graph(projects, corpus)
+    ids = [p.id for p in projects]
+    context = stored_context(store, projects, exclude=set(ids)) if store is not None else None
+    return check_eligibility(g, [project_iri(i) for i in ids], context, rules, source=source)
+
+
 def import_file(
     settings: Settings,
     path: Path,

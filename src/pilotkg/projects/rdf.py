@@ -328,7 +328,7 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
     for r in members:
         u = Unit(
             name=r["uname"].value,
-            type=_UNIT_TYPE_OF[r["type"].value],  # type: ignore[arg-type]
+            type=_UNIT_TYPE_OF[r["type"].value],
             region=r["uregion"].value if "uregion" in r else None,
         )
         units.setdefault(r["p"].value, []).append((r["role"].value, u, r["m"].value))

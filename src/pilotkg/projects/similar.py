@@ -66,7 +66,7 @@ from pilotkg import iri
 from pilotkg.matching import query_sparse
 from pilotkg.policy import Tokenizer, bm25_doc_vector
 from pilotkg.projects.base import ProjectIn
-from pilotkg.vectors import Embedder, Filters, Hit, IndexPoint, SparseVec, VectorIndex
+from pilotkg.vectors import Embedder, Filters, Hit, IndexPoint, Payload, SparseVec, VectorIndex
 
 PROJECTS = "projects"
 PROJECT_KIND = "project"
@@ -173,7 +173,7 @@ def index_projects(
 
 
 def project_point(p: ProjectIn, dense: np.ndarray, sparse: SparseVec) -> IndexPoint:
-    payload: dict[str, str | int | None] = {
+    payload: Payload = {
         "project_id": p.id,
         "name": p.name,
         "direction": p.direction,
@@ -392,7 +392,11 @@ def calibrate(
     fp = fn = n = dups = 0
     for _ in range(splits):
         train = set(rnd.sample(keys, len(keys) // 2))
-        t_lo, t_hi = _bounds(scores, pairs, lambda p, tr=train: p.a.key in tr and p.b_key in tr)
+
+        def in_train(p: CalibrationPair, tr: set[str] = train) -> bool:
+            return p.a.key in tr and p.b_key in tr
+
+        t_lo, t_hi = _bounds(scores, pairs, in_train)
         cut = (t_lo + t_hi) / 2
         for s, p in zip(scores, pairs, strict=True):
             if p.a.key in train or p.b_key in train:

@@ -8,6 +8,7 @@ naming a direction the guide lacks or a batch the notice gives no deadline are b
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import time
@@ -174,7 +175,11 @@ def read_projects(path: Path, *, corpus: Corpus | None = None, progress: ImportP
     except OSError as exc:
         raise InputError(f"cannot read {file}: {exc}", f"无法读取文件 {file}：{exc}", where=file) from exc
     except UnicodeDecodeError as exc:
-        raise InputError("the file is not UTF-8 text", "文件不是 UTF-8 编码的文本", where=file) from exc
+        raise InputError(
+            f"the file is not UTF-8 text (read as {exc.encoding})",
+            f"文件不是 UTF-8 编码的文本（按 {exc.encoding} 读取失败）",
+            where=file,
+        ) from exc
     if progress:
         progress("read", n, n)
     if not errors and not projects:
@@ -291,8 +296,30 @@ def _units(cell: str) -> list[dict[str, str | None]]:
     return out
 
 
+# What spreadsheet programs save: UTF-8 (with or without a BOM), and GB18030 — a superset of GBK
+# and GB2312 — which Excel writes on Chinese Windows. UTF-8 is tried first: GB18030 would decode
+# almost any bytes, UTF-8 rarely decodes text that is not UTF-8.
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def _csv_text(path: Path) -> tuple[str, str]:
+    """The CSV file's text and the encoding it was read in."""
+    raw = path.read_bytes()
+    for enc in CSV_ENCODINGS:
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise InputError(
+        f"{path} is neither UTF-8 nor GB18030/GBK text; save the CSV as UTF-8",
+        f"{path} 既不是 UTF-8 也不是 GB18030/GBK 编码的文本，请将 CSV 另存为 UTF-8",
+        where=str(path),
+    )
+
+
 def _csv_rows(path: Path, errors: list[RowError]) -> Rows:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+    text, _encoding = _csv_text(path)
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         bad = [c for c in header if c not in CSV_COLUMNS]

@@ -2,7 +2,16 @@
 (:mod:`.modelbuild`, :mod:`.q4file`) and the Qdrant index (:mod:`.index`)."""
 
 from pilotkg.vectors.embedder import Embedder, get_embedder
-from pilotkg.vectors.index import Filters, Hit, IndexPoint, SearchRequest, SparseVec, VectorIndex, open_index
+from pilotkg.vectors.index import (
+    Filters,
+    Hit,
+    IndexPoint,
+    Payload,
+    SearchRequest,
+    SparseVec,
+    VectorIndex,
+    open_index,
+)
 from pilotkg.vectors.modelbuild import build_model, ensure_model
 
 __all__ = [
@@ -10,6 +19,7 @@ __all__ = [
     "Filters",
     "Hit",
     "IndexPoint",
+    "Payload",
     "SearchRequest",
     "SparseVec",
     "VectorIndex",

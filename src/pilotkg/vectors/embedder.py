@@ -590,7 +590,7 @@ class HashEmbedder:
                 # blake2b, not hash(): Python's str hash is salted per process.
                 h = int.from_bytes(hashlib.blake2b(padded[i : i + n].encode(), digest_size=8).digest(), "little")
                 vec[h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
-        norm = np.linalg.norm(vec)
+        norm = float(np.linalg.norm(vec))
         if norm == 0.0:  # only possible through exact cancellation; still return a unit vector
             vec[0], norm = 1.0, 1.0
         return (vec / norm).astype(np.float32)

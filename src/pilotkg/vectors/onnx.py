@@ -38,9 +38,10 @@ def export_encoder(model_dir: Path) -> Path:
     from transformers import BertModel
 
     model_dir = Path(model_dir)
-    bert = BertModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    bert = BertModel.from_pretrained(str(model_dir), local_files_only=True)
+    bert.eval()  # type: ignore[no-untyped-call]  # transformers' Module.eval is unannotated
 
-    class Layers(torch.nn.Module):
+    class Layers(torch.nn.Module):  # type: ignore[misc]  # torch is not analysed (mypy follow_imports=skip)
         def __init__(self) -> None:
             super().__init__()
             self.bert = bert

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pilotkg.graph.store.base import DELETE_CHUNK, INSERT_CHUNK, GraphStore, QueryResult, Term
+from pilotkg.graph.store.base import DELETE_CHUNK, INSERT_CHUNK, GraphStore, QueryResult, Term, serialize_rdf
 from pilotkg.graph.store.embedded import EmbeddedStore
 from pilotkg.graph.store.remote import RemoteStore
 from pilotkg.settings import Settings
@@ -24,4 +24,5 @@ __all__ = [
     "RemoteStore",
     "Term",
     "open_store",
+    "serialize_rdf",
 ]

@@ -111,13 +111,15 @@ class QueryResult:
 
             rdf = _GRAPH_FORMATS[fmt]
             prefixes = None if fmt == "ntriples" else {k: v for k, v in PREFIXES.items() if k != "id"}
-            return ox.serialize(self.triples, format=rdf, prefixes=prefixes), rdf.media_type
+            return serialize_rdf(self.triples, rdf, prefixes), rdf.media_type
         if self.kind == "update" or fmt not in _RESULT_FORMATS:
             raise _bad_format(fmt, "json, xml, csv, tsv")
         body = self.to_json()
         rf = _RESULT_FORMATS[fmt]
         if fmt != "json":  # pyoxigraph re-serialises the standard JSON into the other standard formats
-            body = ox.parse_query_results(body, ox.QueryResultsFormat.JSON).serialize(format=rf)
+            other = ox.parse_query_results(body, ox.QueryResultsFormat.JSON).serialize(format=rf)
+            assert other is not None  # serialize() without an output returns the bytes
+            body = other
         return body, rf.media_type
 
 
@@ -236,7 +238,16 @@ def _iri_ref(value: str) -> str:
 
 
 def ntriples(g: rdflib.Graph) -> str:
-    return ox.serialize(to_oxigraph(g), format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+    return serialize_rdf(to_oxigraph(g), ox.RdfFormat.N_TRIPLES).decode("utf-8")
+
+
+def serialize_rdf(
+    triples: Sequence[ox.Triple] | Sequence[ox.Quad], fmt: ox.RdfFormat, prefixes: dict[str, str] | None = None
+) -> bytes:
+    """pyoxigraph's serialiser into bytes (it returns ``None`` only when given an output to write to)."""
+    out = ox.serialize(triples, format=fmt, prefixes=prefixes)
+    assert out is not None
+    return out
 
 
 def _insert_ops(graph_iri: str, g: rdflib.Graph) -> list[str]:

@@ -75,7 +75,8 @@ def _run_with_deadline(fn: Callable[[threading.Event], QueryResult], timeout_s: 
         raise timeout_error(timeout_s)
     if "error" in box:
         raise box["error"]
-    return box["result"]
+    result: QueryResult = box["result"]
+    return result
 
 
 class EmbeddedStore(SparqlUpdates):

@@ -44,7 +44,8 @@ def _edge_match(m: FieldMatch) -> qe.FieldCondition:
     if isinstance(value, bool):
         return qe.FieldCondition(BOOL_SHADOW_PREFIX + m.key, match=qe.MatchValue("true" if value else "false"))
     if isinstance(value, tuple):
-        return qe.FieldCondition(m.key, match=qe.MatchAny(list(value)))
+        items: list[str] | list[int] = [v for v in value if isinstance(v, str)] or [int(v) for v in value]
+        return qe.FieldCondition(m.key, match=qe.MatchAny(items))
     return qe.FieldCondition(m.key, match=qe.MatchValue(value))
 
 

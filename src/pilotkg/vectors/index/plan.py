@@ -123,7 +123,7 @@ def normalise_filters(filters: Filters | None) -> tuple[FieldMatch, ...] | None:
             if all(isinstance(v, str) for v in items):
                 out.append(FieldMatch(key, tuple(str(v) for v in items)))
             elif all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in items):
-                out.append(FieldMatch(key, tuple(int(v) for v in items)))
+                out.append(FieldMatch(key, tuple(int(v) for v in items if isinstance(v, int | np.integer))))
             else:
                 raise InputError(
                     "an any-of filter list must hold only strings or only integers",
@@ -153,7 +153,7 @@ def as_dense(vector: np.ndarray | Sequence[float], dim: int, where: str) -> list
         )
     if not np.all(np.isfinite(arr)) or not np.any(arr):
         raise InputError("dense vector must be finite and non-zero", "稠密向量须为有限值且非零向量", where=where)
-    return arr.tolist()
+    return [float(x) for x in arr]
 
 
 def public_payload(stored: Mapping[str, Any]) -> dict[str, Any]:
