@@ -2,6 +2,11 @@
 search in the embedded Qdrant. A script that prints a markdown table, not a test.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_scale.py 100000
+    .venv/bin/python benchmarks/bench_scale.py --quick          # 20 000 projects, reviewer queries only
+
+``--quick`` (about 5 minutes): embedded Oxigraph only, no vectors; the reviewer queries on the layout
+before the triples written for them (``PREVIOUS_QUERIES``) and on the current one, same data, one run,
+with a check that both give the same answers.
 
 What is measured, and how (the printed notes repeat the figures that are extrapolated or synthetic):
 
