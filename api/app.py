@@ -16,11 +16,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from pilotkg.api import errors
+from pilotkg.api.cors import CorsMiddleware
 from pilotkg.api.deps import PilotFactory, Runtime
+from pilotkg.api.routes import linkeddata as routes_linkeddata
 from pilotkg.api.routes import policy as routes_policy
 from pilotkg.api.routes import projects as routes_projects
 from pilotkg.api.routes import sparql as routes_sparql
@@ -31,6 +34,7 @@ from pilotkg.settings import Settings, get_settings
 log = logging.getLogger("pilotkg.api")
 
 STATIC_DIR = Path(__file__).parent / "static"
+VENDOR = "/static/vendor"  # Swagger UI, ReDoc, YASGUI: installed by scripts/setup.sh, served from here
 
 DESCRIPTION = """
 安全应急装备应用试点示范工程政策知识图谱的 Web 服务：方向匹配、要求核对、语义搜索、SPARQL 1.1 查询与项目申报。
@@ -89,6 +93,8 @@ def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory 
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: FastAPI's defaults load them from a CDN
+        redoc_url=None,
         openapi_tags=[
             {"name": "policy", "description": "方向匹配、要求核对与搜索 / matching, coverage and search"},
             {"name": "browse", "description": "方向与条款 / directions and articles"},
@@ -100,6 +106,7 @@ def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory 
     app.state.runtime = runtime
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(CorsMiddleware, settings=settings)
 
     @app.get(
         "/healthz",
@@ -116,6 +123,27 @@ def create_app(settings: Settings | None = None, *, pilot_factory: PilotFactory 
     app.include_router(routes_policy.router(settings))
     app.include_router(routes_projects.router())
     app.include_router(routes_sparql.router())
+    app.include_router(routes_linkeddata.router())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} – Swagger UI",
+            swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} – ReDoc",
+            redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
+            redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+            with_google_fonts=False,
+        )
 
     @app.get("/", include_in_schema=False)
     def portal() -> FileResponse:

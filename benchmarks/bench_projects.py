@@ -74,7 +74,8 @@ TYPES = ["装备制造企业", "软件企业", "服务提供商", "用户单位"
 
 def generate(n: int, corpus: Corpus, seed: int = 7) -> list[dict[str, object]]:
     rnd = random.Random(seed)
-    deadlines = {1: date(2021, 3, 31), 2: date(2021, 9, 30)}
+    # the earlier (兵团) dates, which every region keeps: 兵团 projects are held to their own notice
+    deadlines = {1: date(2021, 3, 20), 2: date(2021, 9, 20)}
     directions = [d.number for d in corpus.directions]
     partners = [f"合作单位{i:06d}有限公司" for i in range(max(50, n // 4))]
     recommended: dict[tuple[int, str], int] = {}

@@ -3,13 +3,22 @@
 * ``GET /sparql?query=…``, ``POST`` ``application/x-www-form-urlencoded`` (``query=…``) and ``POST``
   ``application/sparql-query`` (query as the body), with ``default-graph-uri`` / ``named-graph-uri``;
 * the result format is negotiated from ``Accept`` (q-values honoured; ties go to the client's order);
+  a graph result (CONSTRUCT / DESCRIBE) whose ``Accept`` names no RDF syntax is sent as Turtle, as
+  Fuseki and Virtuoso do, so clients that always ask for SPARQL JSON (rdflib's ``SPARQLStore`` with
+  ``returnFormat="json"``) still get the graph; a 406 lists only the formats of that result's kind;
 * an update in any form (``update=``, ``application/sparql-update``, or update text in ``query=``) is 403;
-* ``GET /sparql`` without a query returns the SPARQL 1.1 Service Description (Turtle).
+* ``GET /sparql`` without a query returns the SPARQL 1.1 Service Description (Turtle), or, when the
+  client prefers ``text/html`` (a browser), the YASGUI page served from the project's own copy of
+  YASGUI (``scripts/setup.sh`` installs it; nothing is fetched at run time). With a query, ``text/html``
+  is not a result format: the results come in the best format the ``Accept`` allows, as before.
 """
 
 from __future__ import annotations
 
+import html
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -21,7 +30,7 @@ from pilotkg.api import auth
 from pilotkg.api.deps import pilot_of
 from pilotkg.api.errors import NotAcceptable, UnsupportedMediaType
 from pilotkg.errors import QueryError, UpdateForbidden
-from pilotkg.graph import QueryResult, serialize_rdf
+from pilotkg.graph import QueryResult, serialize_rdf, to_jsonld
 from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
@@ -42,7 +51,12 @@ GRAPH_OFFERS: list[tuple[str, str]] = [
     ("application/ld+json", "jsonld"),
     ("application/rdf+xml", "rdfxml"),
     ("application/x-turtle", "turtle"),
+    # A graph result is a dataset with only a default graph, so the quad syntaxes apply too.
+    ("application/n-quads", "nquads"),
+    ("application/trig", "trig"),
 ]
+HTML_OFFER = ("text/html", "html")
+YASGUI_PAGE = Path(__file__).resolve().parents[1] / "static" / "sparql.html"
 MAX_BODY_BYTES = 1_000_000
 
 PilotDep = Annotated[Pilot, Depends(pilot_of)]
@@ -192,7 +206,29 @@ def serialize(result: QueryResult, fmt: str) -> tuple[bytes, str]:
         # RDF/XML is what SPARQLWrapper and rdflib's SPARQLStore ask for by default for graph
         # results; QueryResult.serialize has no RDF/XML, so it is written here from the same triples.
         return serialize_rdf(result.triples, ox.RdfFormat.RDF_XML), "application/rdf+xml"
+    if fmt == "jsonld":  # with pilotkg's @context inline, as /id/ and the export write it
+        return to_jsonld(result.triples), "application/ld+json"
+    if fmt in ("nquads", "trig"):
+        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result.triples]
+        rdf_format = ox.RdfFormat.N_QUADS if fmt == "nquads" else ox.RdfFormat.TRIG
+        return serialize_rdf(quads, rdf_format), rdf_format.media_type
     return result.serialize(fmt)
+
+
+def yasgui_page(endpoint: str) -> str:
+    """The YASGUI page, pointed at this endpoint."""
+    config = {"endpoint": endpoint}
+    # JSON inside a data attribute, HTML-escaped: the URL (built from the Host header) cannot break out.
+    return YASGUI_PAGE.read_text(encoding="utf-8").replace(
+        "{{CONFIG}}", html.escape(json.dumps(config, ensure_ascii=False), quote=True)
+    )
+
+
+def prefers_html(accept: str | None, offers: list[tuple[str, str]]) -> bool:
+    """Whether ``text/html`` is what the client wants most (a browser's Accept), over ``offers``."""
+    if not accept or "text/html" not in accept.lower():
+        return False
+    return negotiate(accept, [HTML_OFFER, *offers]) == HTML_OFFER
 
 
 def _not_acceptable(offers: list[tuple[str, str]]) -> NotAcceptable:
@@ -216,6 +252,8 @@ def service_description(endpoint: str) -> str:
             "N-Triples",
             "JSON-LD",
             "RDF_XML",
+            "N-Quads",
+            "TriG",
         )
     )
     return f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
@@ -237,9 +275,12 @@ DOCS: dict[str, Any] = {
     "description": (
         "SPARQL 1.1 协议查询端点（只读）。公开调用只能看到政策图；评审令牌还可看到项目图。"
         "结果格式按 Accept 协商：SELECT/ASK 为 JSON、XML、CSV、TSV；CONSTRUCT/DESCRIBE 为 Turtle、N-Triples、"
-        "JSON-LD、RDF/XML。更新请求返回 403，超时返回 503，语法错误返回 400，无可接受格式返回 406。 / "
+        "JSON-LD、RDF/XML、N-Quads、TriG（Accept 中没有 RDF 格式时返回 Turtle）。浏览器打开（Accept: text/html）"
+        "得到 YASGUI 查询页面。更新请求返回 403，超时返回 503，语法错误返回 400，无可接受格式返回 406。 / "
         "Read-only SPARQL 1.1 Protocol endpoint. Anonymous callers see the policy graph, reviewers also the "
-        "projects graph. Results by Accept. Update → 403, timeout → 503, malformed → 400, unacceptable → 406."
+        "projects graph. Results by Accept; graph results fall back to Turtle when Accept names no RDF syntax; "
+        "a browser (Accept: text/html) gets the YASGUI page. Update → 403, timeout → 503, malformed → 400, "
+        "unacceptable → 406."
     ),
     "response_class": Response,
     "responses": {
@@ -256,14 +297,15 @@ def router() -> APIRouter:
 
     async def sparql(request: Request, who: Who, pilot: PilotDep) -> Response:
         proto = await read_protocol(request)
+        accept = request.headers.get("accept")
         if proto.query is None:
+            if request.method == "GET" and prefers_html(accept, [("text/turtle", "turtle")]):
+                page = yasgui_page(str(request.url_for("sparql")))
+                return Response(page, media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
             if request.method == "GET":
                 description = service_description(str(request.url_for("sparql")))
-                return Response(description, media_type="text/turtle; charset=utf-8")
+                return Response(description, media_type="text/turtle; charset=utf-8", headers={"Vary": "Accept"})
             raise QueryError("no query given", "未提供查询", where="query")
-        accept = request.headers.get("accept")
-        if negotiate(accept, RESULT_OFFERS) is None and negotiate(accept, GRAPH_OFFERS) is None:
-            raise _not_acceptable(RESULT_OFFERS + GRAPH_OFFERS)  # refused before spending time on the query
         requested = proto.default_graphs + proto.named_graphs
         auth.check_graphs(who, requested)
         # The protocol's graph parameters can narrow the caller's view, never widen it.
@@ -274,6 +316,8 @@ def router() -> APIRouter:
         )
         offers = GRAPH_OFFERS if result.kind == "graph" else RESULT_OFFERS
         chosen = negotiate(accept, offers)
+        if chosen is None and result.kind == "graph":
+            chosen = GRAPH_OFFERS[0]  # no RDF syntax in Accept: Turtle, as Fuseki and Virtuoso answer
         if chosen is None:
             raise _not_acceptable(offers)
         body, media_type = await run_in_threadpool(serialize, result, chosen[1])

@@ -1,5 +1,10 @@
 """IRIs are minted here and nowhere else.
 
+The vocabulary (``ONTOLOGY``) and the graph names are fixed under ``BASE``. Resource IRIs live under
+``ID`` = ``Settings.base_iri`` + ``id/`` (``PILOTKG_BASE_IRI``, default ``BASE``), read once per process,
+so a deployment can mint IRIs that its own ``/id/`` route resolves; the default never changes, so
+builds stay comparable.
+
 A graph id ("gid") is the path part under ``ID``: ``direction/8``, ``requirement/d08-r05``,
 ``article/12``, ``project/P-001``. Vector payloads carry the same gid, so every search hit joins
 back to the graph with :func:`iri`.
@@ -10,9 +15,12 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import quote
 
+from pilotkg.settings import get_settings
+
 BASE = "https://w3id.org/pilotkg/"
 ONTOLOGY = BASE + "def#"
-ID = BASE + "id/"
+RESOURCE_BASE = get_settings().base_iri
+ID = RESOURCE_BASE + "id/"
 POLICY_GRAPH = BASE + "graph/policy"
 PROJECTS_GRAPH = BASE + "graph/projects"
 
@@ -29,6 +37,12 @@ def gid(iri_: str) -> str:
 
 def _safe(local: str) -> str:
     return quote(local, safe="-_.~")
+
+
+def from_path(path: str) -> str:
+    """The gid of a decoded URL path under ``/id/`` (``project/样例-1`` → ``project/%E6%A0%B7…``):
+    each segment quoted as the minting functions quote it, so nothing else can reach the IRI."""
+    return "/".join(_safe(seg) for seg in path.strip("/").split("/"))
 
 
 def document(doc_id: str) -> str:
@@ -109,3 +123,12 @@ def build_activity(sha256: str) -> str:
 def reference_span(sha256: str, start: int, end: int) -> str:
     """A span (character offsets) of a reference table."""
     return f"{reference_file(sha256)}/span/{start}-{end}"
+
+
+def region(code: str) -> str:
+    """A GB/T 2260 province-level division by its six-digit code (``region/530000``)."""
+    return f"region/{code}"
+
+
+def dataset() -> str:
+    return "dataset"

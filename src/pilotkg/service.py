@@ -15,6 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+import pyoxigraph as ox
+
 from pilotkg import iri
 from pilotkg.errors import AccessDenied, NotFoundError, ShapeViolation
 from pilotkg.graph import (
@@ -22,12 +24,16 @@ from pilotkg.graph import (
     ExportFormat,
     GraphStore,
     QueryResult,
+    Term,
     ValidationReport,
     build_policy_graph,
+    describe_query,
     export,
+    labels_query,
     open_store,
     run_query,
     validate,
+    void_query,
 )
 from pilotkg.graph import build as build_graph_into_store
 from pilotkg.matching import (
@@ -368,7 +374,9 @@ class Pilot:
         """A consortium checked by the same SHACL rules as an import, with nothing stored. Stored
         projects are confidential, so they are not counted (the per-lead and per-region limits are
         decided on import). Without a date the batch's own deadline stands in (dates not checked)."""
-        dates = {b: r.limit for b, r in self.rules.deadlines.items()}
+        dates: dict[int, str] = {}
+        for (_notice, b), r in sorted(self.rules.deadlines.items(), key=lambda kv: kv[1].limit):
+            dates.setdefault(b, r.limit)  # the earliest deadline of the batch: valid under every notice
         when = submitted or (date.fromisoformat(dates[batch]) if batch in dates else date.today())
         chosen = list(directions) or [self.corpus.directions[0].number]
         project = ProjectIn.model_validate(
@@ -401,16 +409,29 @@ class Pilot:
             self.store, query, timeout_s=timeout_s or self.settings.sparql_timeout_s, allowed_graphs=graphs
         )
 
+    # --- linked data (pilotkg.graph.linkeddata) ---
+    def describe(self, resource: str, *, include_projects: bool) -> tuple[QueryResult, list[dict[str, Term]]]:
+        """A resource's triples and its sub-resources' (``/id/…``), plus the labels of the IRIs they name."""
+        graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH] if include_projects else [iri.POLICY_GRAPH]
+        limit = self.settings.sparql_timeout_s
+        res = self.store.query(describe_query(resource), named_graphs=graphs, timeout_s=limit)
+        named = sorted({x.value for t in res.triples for x in (t.subject, t.object) if isinstance(x, ox.NamedNode)})
+        labels = self.store.query(labels_query(named), named_graphs=graphs, timeout_s=limit).rows if named else []
+        return res, labels
+
+    def dataset_description(self) -> QueryResult:
+        """The VoID + DCAT description stored with the policy graph."""
+        return self.store.query(void_query(), named_graphs=[iri.POLICY_GRAPH])
+
+    def dump(self, fmt: ExportFormat) -> bytes:
+        return export(self.store, fmt)
+
     # --- projects ---
     def enrich(self, project: ProjectIn) -> Enrichment:
         """The matcher's best direction and the checklist of the chosen direction, stored with a project."""
         best = self.match(project.description, top=1)
         report = self.checker.check(project.description, project.direction)
-        return Enrichment(
-            matched_direction=best.directions[0].number,
-            confidence=best.confidence,
-            statuses={r.id: r.status for r in report.requirements},
-        )
+        return Enrichment.of(best.directions[0].number, best.confidence, report, project.description)
 
     def import_file(
         self,

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,7 +62,24 @@ class Settings(BaseSettings):
     sparql_timeout_s: float = 10.0
     max_text_chars: int = 20000
     reviewer_tokens: list[str] = Field(default_factory=list)
+    base_iri: str = Field(
+        "https://w3id.org/pilotkg/",
+        description="Base of the resource IRIs the build mints (<base>id/direction/8); set it to where a "
+        "deployment serves /id/ so its IRIs resolve. Read once per process; the vocabulary (def#) stays fixed",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call with credentials (Authorization header), e.g. a reviewers' YASGUI",
+    )
+    cors_public: bool = Field(True, description="Any other origin may read public data (no credentials)")
     applicant_tokens: dict[str, str] = Field(default_factory=dict, description="token -> applicant (lead unit) name")
+
+    @field_validator("base_iri")
+    @classmethod
+    def _base_iri(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")) or not v.endswith("/"):
+            raise ValueError("base_iri must be an http(s) IRI ending in '/'")
+        return v
 
     @property
     def store_dir(self) -> Path:

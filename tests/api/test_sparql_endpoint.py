@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,10 +32,14 @@ TIMEOUT_S = 2.5  # ample for every real query here (milliseconds), short for the
 PREFIXES = """PREFIX pk: <https://w3id.org/pilotkg/def#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 """
-SELECT_DIRECTIONS = PREFIXES + "SELECT ?d ?name WHERE { ?d a pk:Direction ; skos:prefLabel ?name } ORDER BY ?d"
+# Directions have a Chinese and an English name; these queries take the Chinese one.
+ZH = 'FILTER(LANG(?name) = "zh")'
+SELECT_DIRECTIONS = PREFIXES + f"SELECT ?d ?name WHERE {{ ?d a pk:Direction ; skos:prefLabel ?name {ZH} }} ORDER BY ?d"
 ASK_FIRE = PREFIXES + f'ASK {{ ?d a pk:Direction ; skos:prefLabel "{FIRE}"@zh }}'
 ASK_NOTHING = PREFIXES + 'ASK { ?d a pk:Direction ; skos:prefLabel "不存在的方向"@zh }'
-CONSTRUCT_LABELS = PREFIXES + "CONSTRUCT { ?d skos:prefLabel ?name } WHERE { ?d a pk:Direction ; skos:prefLabel ?name }"
+CONSTRUCT_LABELS = (
+    PREFIXES + f"CONSTRUCT {{ ?d skos:prefLabel ?name }} WHERE {{ ?d a pk:Direction ; skos:prefLabel ?name {ZH} }}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +201,7 @@ def test_construct_content_negotiation(endpoint: str, accept: str | None, media:
     [
         (SELECT_DIRECTIONS, "image/png"),
         (SELECT_DIRECTIONS, "text/turtle"),
-        (CONSTRUCT_LABELS, "text/csv"),
+        (SELECT_DIRECTIONS, "text/html"),
         (ASK_FIRE, "application/sparql-results+json;q=0"),
     ],
 )
@@ -205,6 +210,66 @@ def test_unacceptable_accept_is_406(endpoint: str, query: str, accept: str) -> N
     assert r.status_code == 406
     body = r.json()
     assert body["error"] == "not_acceptable" and body["message_zh"] and body["message_en"]
+    # The list names what a SELECT/ASK result can be, and nothing of the graph syntaxes.
+    available = body["message_en"].split("available: ")[1].split(", ")
+    assert available == list(dict.fromkeys(m for m, _ in RESULT_OFFERS))
+
+
+@pytest.mark.parametrize(
+    ("accept", "media", "fmt"),
+    [
+        # No RDF syntax in Accept: a graph result falls back to Turtle, as Fuseki and Virtuoso answer.
+        ("application/sparql-results+json", "text/turtle", "turtle"),
+        ("text/csv", "text/turtle", "turtle"),
+        ("image/png", "text/turtle", "turtle"),
+        ("application/n-quads", "application/n-quads", "nquads"),
+        ("application/trig", "application/trig", "trig"),
+    ],
+)
+def test_construct_falls_back_to_turtle_and_speaks_quads(endpoint: str, accept: str, media: str, fmt: str) -> None:
+    r = httpx.get(endpoint, params={"query": CONSTRUCT_LABELS}, headers={"Accept": accept})
+    assert r.status_code == 200
+    assert r.headers["content-type"].split(";")[0] == media
+    if fmt in ("nquads", "trig"):
+        ds = rdflib.Dataset()
+        ds.parse(data=r.content, format=fmt)
+        assert len(ds) == 16  # all in the default graph
+    else:
+        assert len(rdflib.Graph().parse(data=r.content, format=fmt)) == 16
+
+
+def test_rdflib_sparqlstore_construct_with_json_return_format(endpoint: str) -> None:
+    # SPARQLStore sends Accept: application/sparql-results+json for every query when returnFormat is
+    # "json"; a CONSTRUCT must still come back as a graph.
+    store = SPARQLStore(endpoint, returnFormat="json")
+    result = store.query(CONSTRUCT_LABELS)
+    graph = result.graph
+    assert graph is not None and len(graph) == 16
+    assert rdflib.Literal(FIRE, lang="zh") in set(graph.objects())
+
+
+def test_construct_jsonld_carries_the_context(endpoint: str) -> None:
+    r = httpx.get(endpoint, params={"query": CONSTRUCT_LABELS}, headers={"Accept": "application/ld+json"})
+    doc = r.json()
+    assert doc["@context"]["skos"] == "http://www.w3.org/2004/02/skos/core#"
+    assert all("skos:prefLabel" in node for node in doc["@graph"])
+    assert len(rdflib.Graph().parse(data=r.content, format="json-ld")) == 16
+
+
+def test_browser_gets_the_yasgui_page_and_clients_the_service_description(endpoint: str) -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    page = httpx.get(endpoint, headers={"Accept": browser})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "/static/vendor/yasgui/yasgui.min.js" in page.text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.text)  # nothing from another host
+    assert "评审令牌" in page.text
+    desc = httpx.get(endpoint, headers={"Accept": "text/turtle"})
+    assert desc.headers["content-type"].startswith("text/turtle")
+    assert len(rdflib.Graph().parse(data=desc.content, format="turtle")) > 0
+    # the assets the page names are served by this service
+    base = endpoint.rsplit("/", 1)[0]
+    for asset in ("yasgui/yasgui.min.js", "yasgui/yasgui.min.css"):
+        assert httpx.get(f"{base}/static/vendor/{asset}").status_code == 200
 
 
 @pytest.mark.parametrize(

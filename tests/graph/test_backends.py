@@ -27,7 +27,7 @@ from pilotkg.graph.store.remote import RemoteStore
 from pilotkg.matching.base import Status
 from pilotkg.policy.base import Corpus
 from pilotkg.policy.corpus import load_corpus
-from pilotkg.projects.base import Enrichment, ProjectIn, ProjectOut
+from pilotkg.projects.base import CoverageDetail, Enrichment, ProjectIn, ProjectOut
 from pilotkg.projects.importer import import_file
 from pilotkg.projects.rdf import list_projects
 from pilotkg.settings import Settings
@@ -65,8 +65,19 @@ def fixed_enrich(p: ProjectIn) -> Enrichment:
         for r in _corpus().requirements
         if r.direction == p.direction
     }
+    # Some projects state a duration over their direction's threshold (reviewer-stated-alarm-time).
+    details: dict[str, CoverageDetail] = {}
+    if n % 4 == 1:
+        for r in _corpus().requirements:
+            if r.direction == p.direction and r.quantity is not None and r.quantity.dimension == "duration":
+                statuses[r.id] = "violated"
+                evidence = f"项目{p.id}的响应时间为{45 + n}分钟。"
+                start = evidence.index("响应")
+                details[r.id] = CoverageDetail(
+                    stated=f"{45 + n}分钟", evidence=evidence[start:], start=start, end=len(evidence)
+                )
     matched = p.direction % 16 + 1 if n % 3 == 0 else p.direction
-    return Enrichment(matched_direction=matched, confidence=round(0.5 + n / 100, 2), statuses=statuses)
+    return Enrichment(matched_direction=matched, confidence=round(0.5 + n / 100, 2), statuses=statuses, details=details)
 
 
 @cache

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import jieba
 
+from pilotkg.policy import load_corpus
 from pilotkg.policy.text import (
     Tokenizer,
     bm25_doc_vector,
     bm25_query_vector,
+    display_text,
     normalize_mapped,
     prepare_query,
     split_clauses,
@@ -76,3 +80,27 @@ def test_bm25_vectors() -> None:
     assert vals[ids.index(min(ids))] > 0
     qi, qv = bm25_query_vector(["瓦斯", "瓦斯"])
     assert len(qi) == 1 and qv == [1.0]
+
+
+# --- display text: the corpus's own form, PDF wraps repaired ------------------------------------------
+
+
+def test_display_text_keeps_the_corpus_punctuation_and_paragraphs() -> None:
+    corpus = load_corpus(Path(__file__).resolve().parents[2] / "corpus")
+    a10 = next(a for a in corpus.articles if a.number == 10)
+    assert "，" in a10.display and "（应急）" in a10.display and "," not in a10.display
+    assert "," in a10.text  # matching keeps the normalised form
+    a12 = next(a for a in corpus.articles if a.number == 12)
+    lines = a12.display.split("\n")
+    assert len(lines) == 4 and lines[1].startswith("（一）项目遴选") and lines[3].startswith("(三) 评价认定")
+    assert "试点应用项目。" in lines[2]  # "试点应\n\n用项目" was a PDF wrap
+    d4 = corpus.direction(4)
+    assert d4.effect is not None and "\n\n" in d4.effect.text
+    assert "尾矿库漫顶与溃坝" in d4.effect.display
+
+
+def test_display_text_joins_wraps_but_not_paragraphs() -> None:
+    wrapped = "一二三四五六七八九十一二三四五六七八九十一二三四五六七，八九十一二三\n\n四五六。"
+    assert display_text(wrapped) == "一二三四五六七八九十一二三四五六七八九十一二三四五六七，八九十一二三四五六。"
+    assert display_text("第一段结束。\n\n第二段。") == "第一段结束。\n第二段。"
+    assert display_text("试点应用 1 年后") == "试点应用1年后"

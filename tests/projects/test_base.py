@@ -22,7 +22,7 @@ def test_project_defaults_and_several_directions_are_kept_for_the_rule_check() -
         "name": "n",
         "description": "d",
         "lead_unit": {"name": "a", "type": "other"},
-        "region": "r",
+        "region": "云南",
         "batch": 1,
         "submitted": "2021年3月5日",
     }

@@ -17,6 +17,7 @@ from pilotkg.policy.corpus import load_corpus, parse_text
 from pilotkg.projects.base import ProjectIn
 from pilotkg.projects.eligibility import PKSH, EligibilityReport, RuleSet, compile_rules, deadline_notice
 from pilotkg.projects.importer import import_projects
+from pilotkg.projects.regions import find_region
 from pilotkg.projects.submissions import read_projects
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,12 +142,64 @@ def test_in_principle_rules_are_marked(rules: RuleSet) -> None:
     assert "原则上 / in principle" in next(r for r in rules.rules if r.kind == "no_single_enterprise").cite()
 
 
-def test_the_ministries_deadline_applies_not_the_forwarding_notices(corpus: Corpus, rules: RuleSet) -> None:
+def test_each_notice_sets_the_deadline_of_its_own_applicants(corpus: Corpus, rules: RuleSet) -> None:
     notice = deadline_notice(corpus)
     assert notice is not None and notice.parent is not None and notice.doc_number == "工信厅联安全函〔2021〕11号"
     forwarding = next(d for d in corpus.documents if d.kind == "notice" and d.parent is None)
     assert min(d.date for d in forwarding.deadlines) < min(d.date for d in notice.deadlines)
-    assert {b: r.limit for b, r in rules.deadlines.items()} == {1: "2021-03-31", 2: "2021-09-30"}
+    bingtuan = find_region("兵团")
+    assert bingtuan is not None
+    by_key = {k: (r.limit, r.document_title) for k, r in rules.deadlines.items()}
+    assert by_key == {
+        (None, 1): ("2021-03-31", "工信厅联安全函〔2021〕11号"),
+        (None, 2): ("2021-09-30", "工信厅联安全函〔2021〕11号"),
+        (bingtuan.iri, 1): ("2021-03-20", "兵工信安全〔2021〕10号"),
+        (bingtuan.iri, 2): ("2021-09-20", "兵工信安全〔2021〕10号"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("region", "submitted", "late", "notice"),
+    [
+        ("新疆生产建设兵团", "2021-03-25", True, "兵工信安全〔2021〕10号"),
+        ("兵团", "2021-03-20", False, None),
+        ("四川省", "2021-03-25", False, None),
+        ("四川省", "2021-04-01", True, "工信厅联安全函〔2021〕11号"),
+        ("新疆维吾尔自治区", "2021-03-25", False, None),  # 新疆 is not the Bingtuan
+    ],
+)
+def test_the_bingtuan_deadline_applies_to_bingtuan_projects(
+    store: GraphStore, corpus: Corpus, rules: RuleSet, region: str, submitted: str, late: bool, notice: str | None
+) -> None:
+    p = _project("BT-1", 1, region=region, submitted=submitted)
+    if not late:
+        assert import_projects(store, corpus, [p], rules=rules).eligibility.conforms
+        return
+    with pytest.raises(ShapeViolation) as exc:
+        import_projects(store, corpus, [p], rules=rules)
+    report = exc.value.report
+    assert isinstance(report, EligibilityReport)
+    (v,) = report.violations
+    assert v.rule.kind == "deadline" and v.rule.document_title == notice
+    assert notice in v.message_zh and notice in v.message_en and notice in v.rule.cite()
+    if "兵团" in region:
+        assert v.rule.applies_to == "新疆生产建设兵团" and v.limit == "≤ 2021-03-20"
+
+
+def test_the_quota_counts_regions_not_spellings(store: GraphStore, corpus: Corpus, rules: RuleSet) -> None:
+    # Five recommended direction-8 projects of 云南 are stored; a sixth is refused however 云南 is written.
+    first = [_project(f"YN-{i}", 1, region="云南", recommended=True) for i in range(1, 6)]
+    assert import_projects(store, corpus, first, rules=rules).eligibility.conforms
+    for spelling in ("云南省", "Yunnan", "530000", " 云 南 "):
+        with pytest.raises(ShapeViolation) as exc:
+            import_projects(store, corpus, [_project("YN-6", 1, region=spelling, recommended=True)], rules=rules)
+        report = exc.value.report
+        assert isinstance(report, EligibilityReport)
+        (v,) = report.violations
+        assert v.rule.kind == "max_recommended_per_direction_region" and v.found == "6"
+        assert "云南省" in v.message_zh
+    # another region's quota is its own
+    assert import_projects(store, corpus, [_project("SC-1", 1, region="四川", recommended=True)], rules=rules)
 
 
 # --- the numbers come from the text ----------------------------------------------------------------
@@ -159,7 +212,7 @@ def _project(pid: str, partners: int, **kw: object) -> ProjectIn:
             "name": "变体测试",
             "description": "d",
             "direction": 8,
-            "region": "测试省",
+            "region": "海南省",
             "batch": 1,
             "submitted": "2021-03-10",
             "lead_unit": {"name": f"{pid}牵头", "type": "装备制造企业"},

@@ -226,12 +226,14 @@ def test_reviewer_queries(store: GraphStore, corpus: Corpus) -> None:
         for r in run_reviewer(store, "projects-per-direction-region")
     }
     assert per == {
-        ("1", "山西"): ("1", "0"),
-        ("5", "江苏"): ("1", "1"),
-        ("8", "云南"): ("1", "1"),
+        ("1", "山西省"): ("1", "0"),
+        ("5", "江苏省"): ("1", "1"),
+        ("8", "云南省"): ("1", "1"),
         ("8", "新疆生产建设兵团"): ("2", "1"),
         ("9", "新疆生产建设兵团"): ("1", "0"),
     }
+    codes = {r["region"]: r["regionCode"] for r in run_reviewer(store, "projects-per-direction-region")}
+    assert codes["云南省"] == "530000" and codes["新疆生产建设兵团"] == "XJBT"
 
     differs = run_reviewer(store, "matched-direction-differs")
     assert [(r["id"], r["chosen"], r["matched"]) for r in differs] == [("T-03", "8", "9"), ("T-06", "5", "1")]
@@ -244,7 +246,7 @@ def test_reviewer_triples_follow_the_project_and_its_enrichment(store: GraphStor
     import_projects(store, corpus, projects, enrich=fake_enrich)
     reqs = [r.id for r in corpus.direction(5).requirements[:3]]
     t06 = next(p for p in projects if p.id == "T-06")
-    moved = t06.model_copy(update={"region": "山西", "recommended": False})
+    moved = t06.model_copy(update={"region": "山西省", "recommended": False})
     verdict = Enrichment(
         matched_direction=5, confidence=0.7, statuses={reqs[0]: "missing", reqs[1]: "violated", reqs[2]: "missing"}
     )
@@ -264,8 +266,8 @@ def test_reviewer_triples_follow_the_project_and_its_enrichment(store: GraphStor
         (r["directionNumber"], r["region"]): (r["projects"], r["recommendedProjects"])
         for r in run_reviewer(store, "projects-per-direction-region")
     }
-    assert ("5", "江苏") not in per  # its old (direction, region) node counts nothing now
-    assert per[("5", "山西")] == ("1", "0") and per[("1", "山西")] == ("1", "0")
+    assert ("5", "江苏省") not in per  # its old (direction, region) node counts nothing now
+    assert per[("5", "山西省")] == ("1", "0") and per[("1", "山西省")] == ("1", "0")
 
 
 def test_a_matched_extra_direction_is_no_mismatch() -> None:
@@ -291,7 +293,7 @@ def _many(n: int) -> str:
                     "name": f"批量项目{i}",
                     "description": f"批量导入测试项目 {i}",
                     "direction": 1 + i % 16,
-                    "region": "测试省",
+                    "region": "海南省",
                     "lead_unit": {"name": f"批量牵头单位{i // 2}", "type": "装备制造企业"},
                     "partners": [{"name": f"批量联合单位{i % 97}", "type": "服务提供商"}],
                     "batch": 1,

@@ -145,7 +145,7 @@ def test_imported_projects_are_indexed_with_their_payload(app_pilot: Pilot) -> N
         "project_id": "SC-DUP",
         "name": DUP_NAME,
         "direction": 8,
-        "region": "四川",
+        "region": "四川省",
         "batch": 2,
         "year": 2021,
         "lead_unit": "示例蜀山消防科技有限公司",

@@ -10,6 +10,7 @@ from rdflib import Graph
 
 from pilotkg import iri
 from pilotkg.errors import InputError
+from pilotkg.graph.linkeddata import to_jsonld
 from pilotkg.graph.store.base import GraphStore, serialize_rdf, to_oxigraph
 from pilotkg.graph.vocabulary import PREFIXES
 
@@ -45,6 +46,8 @@ def export(store_or_graph: GraphStore | Graph, fmt: ExportFormat, graph: str = "
     triples = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     if fmt == "ntriples":
         return serialize_rdf(triples, _EXPORT[fmt])
+    if fmt == "jsonld":  # with the published @context, inline
+        return to_jsonld(triples)
     # Local names of id: IRIs contain "/", which Turtle must escape: those IRIs stay in full.
     prefixes = {k: v for k, v in PREFIXES.items() if k != "id"}
     out = serialize_rdf(triples, _EXPORT[fmt], prefixes)

@@ -29,8 +29,20 @@ from rdflib.namespace import DCTERMS, ORG, PROV, RDFS, SKOS
 
 from pilotkg import iri
 from pilotkg.errors import InputError, ShapeViolation
+from pilotkg.graph.linkeddata import describe_dataset
 from pilotkg.graph.validation import validate
-from pilotkg.graph.vocabulary import ELI, OA, PK, PREFIXES, UNIT, VCARD, ontology_graph
+from pilotkg.graph.vocabulary import (
+    ELI,
+    OA,
+    PK,
+    PREFIXES,
+    UNIT,
+    VCARD,
+    add_standard_types,
+    english_labels_graph,
+    ontology_graph,
+    regions_graph,
+)
 from pilotkg.policy import UNITS, Corpus, Quantity, Requirement, Span, load_corpus, normalize_mapped
 
 if TYPE_CHECKING:
@@ -127,13 +139,41 @@ class _Builder:
 
     def run(self) -> Graph:
         self.g += ontology_graph()
+        self.g += regions_graph()  # projects name regions by these IRIs; their labels are public
         self.provenance()
         self.documents()
         self.scheme()
         self.articles()
         self.rules()
         self.stages()
+        self.translations()
+        add_standard_types(self.g)
+        self.dataset()
         return self.g
+
+    def translations(self) -> None:
+        """English labels of labels-en.ttl, each copied only onto the resource whose Chinese label is
+        the one it translates (a revised guide keeps no stale translation)."""
+        en = english_labels_graph()
+        for s, p in sorted(set(en.subject_predicates())):
+            zh = {o for o in en.objects(s, p) if isinstance(o, Lit) and o.language == "zh"}
+            if zh and zh <= set(self.g.objects(s, p)):
+                for o in en.objects(s, p):
+                    if isinstance(o, Lit) and o.language == "en":
+                        self.g.add((s, p, o))
+
+    def dataset(self) -> None:
+        """The VoID + DCAT description, last: its void:triples counts everything above."""
+        c = self.c
+        examples = [iri.direction(c.directions[0].number)] if c.directions else []
+        examples += [iri.requirement(c.requirements[0].id)] if c.requirements else []
+        examples += [iri.article(c.articles[0].number)] if c.articles else []
+        describe_dataset(
+            self.g,
+            examples=[URIRef(iri.iri(e)) for e in examples],
+            documents=[URIRef(iri.iri(iri.document(d.id))) for d in c.documents if d.parent is None],
+            source_sha256=c.sha256,
+        )
 
     def provenance(self) -> None:
         c, g = self.c, self.g
@@ -151,7 +191,8 @@ class _Builder:
             self.add(node, RDF.type, PK.PolicyDocument)
             self.add(node, RDF.type, DOCUMENT_CLASS[d.kind])
             self.add(node, PK.documentKind, Lit(d.kind))
-            self.add(node, ELI.id_local, Lit(d.id))
+            # ELI's local identifier is the document's own: its number (文号) when it has one, else its title.
+            self.add(node, ELI.id_local, Lit(d.doc_number or d.title))
             self.add(node, DCTERMS.title, self.zh(d.title))
             if d.doc_number:
                 self.add(node, DCTERMS.identifier, Lit(d.doc_number))
@@ -232,7 +273,7 @@ class _Builder:
         self.add(node, RDF.type, REQUIREMENT_CLASS[r.kind])
         self.add(node, PK.requirementKind, REQUIREMENT_KIND[r.kind])
         self.add(node, PK.section, PK.Effect if r.section == "effect" else PK.Demand)
-        self.add(node, PK.text, self.zh(r.text))
+        self.add(node, PK.text, self.zh(r.written))  # as the corpus writes it; matching uses r.text
         self.add(node, DCTERMS.identifier, Lit(r.id))
         self.add(node, PK.direction, direction)
         self.add(direction, PK.hasRequirement, node)
@@ -243,22 +284,7 @@ class _Builder:
             self.add(node, PK.quantity, self.quantity(URIRef(f"{node}/quantity"), r.quantity, _quantity_span(r)))
 
     def quantity(self, node: URIRef, q: Quantity, sp: Span | None) -> URIRef:
-        self.add(node, RDF.type, PK.Quantity)
-        self.add(node, PK.comparator, PK[q.comparator])
-        self.add(node, PK.value, _dec(q.value))
-        self.add(node, PK.unit, unit_iri(q.unit))
-        self.add(node, PK.unitCode, Lit(q.unit))
-        self.add(node, PK.unitSymbol, self.zh(UNITS[q.unit][3] if q.unit in UNITS else q.unit))
-        self.add(node, PK.baseUnit, unit_iri(q.base_unit))
-        self.add(node, PK.dimension, Lit(q.dimension))
-        if q.low is not None:
-            self.add(node, PK.low, _dec(q.low))
-            self.add(node, PK.lowInclusive, Lit(q.low_inclusive))
-        if q.high is not None:
-            self.add(node, PK.high, _dec(q.high))
-            self.add(node, PK.highInclusive, Lit(q.high_inclusive))
-        self.add(node, PK.level, Lit(q.level))
-        self.add(node, RDFS.label, self.zh(q.describe_zh()))
+        add_quantity(self.g, node, q)
         if sp is not None:
             self.extracted(node, sp)
         return node
@@ -273,7 +299,7 @@ class _Builder:
             self.add(node, PK.order, Lit(a.number))
             self.add(node, PK.numberLabel, Lit(a.label))
             self.add(node, RDFS.label, self.zh(a.label))
-            self.add(node, PK.text, self.zh(a.text))
+            self.add(node, PK.text, self.zh(a.display))
             self.add(node, ELI.is_part_of, doc)
             self.add(node, DCTERMS.isPartOf, doc)
             self.extracted(node, a.span)
@@ -311,6 +337,32 @@ class _Builder:
             if st.duration is not None:
                 self.add(node, PK.duration, self.quantity(URIRef(f"{node}/duration"), st.duration, None))
             self.extracted(node, st.span)
+
+
+def add_quantity(g: Graph, node: URIRef, q: Quantity) -> URIRef:
+    """A quantity as triples. An order-of-magnitude term (秒级, 毫米级, 亚分钟) is an interval (pk:low /
+    pk:high in base units) with pk:orderOfMagnitude naming its unit, and has no pk:value: the parser's
+    nominal value 1 would read as "1 second" to anyone selecting ?value."""
+    g.add((node, RDF.type, PK.Quantity))
+    g.add((node, PK.comparator, PK[q.comparator]))
+    if q.level:
+        g.add((node, PK.orderOfMagnitude, unit_iri(q.unit)))
+    else:
+        g.add((node, PK.value, _dec(q.value)))
+    g.add((node, PK.unit, unit_iri(q.unit)))
+    g.add((node, PK.unitCode, Lit(q.unit)))
+    g.add((node, PK.unitSymbol, Lit(UNITS[q.unit][3] if q.unit in UNITS else q.unit, lang="zh")))
+    g.add((node, PK.baseUnit, unit_iri(q.base_unit)))
+    g.add((node, PK.dimension, Lit(q.dimension)))
+    if q.low is not None:
+        g.add((node, PK.low, _dec(q.low)))
+        g.add((node, PK.lowInclusive, Lit(q.low_inclusive)))
+    if q.high is not None:
+        g.add((node, PK.high, _dec(q.high)))
+        g.add((node, PK.highInclusive, Lit(q.high_inclusive)))
+    g.add((node, PK.level, Lit(q.level)))
+    g.add((node, RDFS.label, Lit(q.describe_zh(), lang="zh")))
+    return node
 
 
 def _quantity_span(r: Requirement) -> Span | None:
@@ -440,6 +492,7 @@ def build_policy_graph(corpus: Corpus, corpus_dir: Path) -> Graph:
     when the corpus folder has the scenario table, the action plan and its cross-walk."""
     g = build_graph(corpus)
     if (plan := action_plan_graph(corpus_dir)) is not None:
+        add_standard_types(plan)  # its spans and build activity are prov: typed like the policy's
         g += plan
     return g
 

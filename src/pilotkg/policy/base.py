@@ -2,6 +2,10 @@
 
 Every extracted statement carries its exact source text and its [start, end) character offsets
 into the corpus file it came from, so ``raw[start:end] == text`` always holds.
+
+Two forms of text: ``Requirement.text`` / ``Article.text`` are normalised (NFKC, wraps joined) for
+matching; ``display`` is the source span as people read it — the corpus's own punctuation (，（）) and
+paragraphs, with PDF wraps repaired (:func:`pilotkg.policy.text.display_text`).
 """
 
 from __future__ import annotations
@@ -9,9 +13,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from pilotkg.policy.quantity import Quantity
+from pilotkg.policy.text import display_text
 
 
 class Span(BaseModel):
@@ -21,6 +26,12 @@ class Span(BaseModel):
     start: int
     end: int
     text: str  # exact source text: raw[start:end]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def display(self) -> str:
+        """The span for reading: own punctuation and paragraphs, PDF wraps repaired."""
+        return display_text(self.text)
 
 
 class Agency(BaseModel):
@@ -71,6 +82,12 @@ class Requirement(BaseModel):
     means: list[str] = []  # for kind "means": the listed technologies, of which some must be used
     quantity: Quantity | None = None  # for kind "threshold"
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def written(self) -> str:
+        """The requirement as the corpus writes it: its own punctuation, PDF wraps repaired."""
+        return display_text(self.span.text)
+
 
 class Direction(BaseModel):
     number: int
@@ -93,9 +110,16 @@ class Group(BaseModel):
 class Article(BaseModel):
     number: int
     label: str  # 第十二条
-    text: str
+    text: str  # normalised, for matching
     span: Span
     items: list[ArticleItem] = []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def display(self) -> str:
+        """The article's body (without 第十二条) as the corpus writes it, one paragraph per line."""
+        shown = display_text(self.span.text)
+        return shown[len(self.label) :].lstrip() if shown.startswith(self.label) else shown
 
 
 class ArticleItem(BaseModel):

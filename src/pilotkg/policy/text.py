@@ -78,34 +78,12 @@ def normalize_mapped(raw: str, *, join_wraps: bool = True) -> MappedText:
 
     keep = [True] * len(text)
     if join_wraps:
-        for m in re.finditer(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*", text):
-            before_start = text.rfind("\n", 0, m.start()) + 1
-            line = text[before_start : m.start()].strip()
-            after = text[m.end() : m.end() + 12]
-            blank_between = m.group().count("\n") > 1
-            # Across a blank line only prose (long, with inner punctuation) continues; titles do not.
-            wrapped = (
-                len(line) >= _MIN_WRAPPED_LINE and bool(re.search(r"[,，、]", line))
-                if blank_between
-                else len(line) >= 18
-            )
-            if (
-                line
-                and line[-1] not in _TERMINAL
-                and wrapped
-                and after
-                and not _MARKER.match(after)
-                and m.end() < len(text)
-            ):
-                for k in range(m.start(), m.end()):
-                    keep[k] = False
-    # Spaces between a CJK character and a digit/Latin letter are PDF layout, not meaning.
-    for m in re.finditer(r"[ \t]+", text):
-        a = text[m.start() - 1] if m.start() > 0 else ""
-        b = text[m.end()] if m.end() < len(text) else ""
-        if (_is_cjk(a) and (b.isascii() and b.isalnum())) or (_is_cjk(b) and (a.isascii() and a.isalnum())):
-            for k in range(m.start(), m.end()):
+        for start, end in _line_breaks(text, wraps=True):
+            for k in range(start, end):
                 keep[k] = False
+    for start, end in _layout_spaces(text):
+        for k in range(start, end):
+            keep[k] = False
     out_chars = [c for c, k in zip(text, keep, strict=True) if k]
     out_offs = [o for o, k in zip(offs, keep, strict=True) if k]
     norm = "".join(out_chars)
@@ -115,6 +93,65 @@ def normalize_mapped(raw: str, *, join_wraps: bool = True) -> MappedText:
         for k in range(m.start() + 1, m.end(), 2):
             fixed[k] = "-"
     return MappedText("".join(fixed), tuple(out_offs), len(raw))
+
+
+def _line_breaks(text: str, *, wraps: bool) -> list[tuple[int, int]]:
+    """The line breaks of ``text`` (with the blanks around them) that are PDF wraps (``wraps=True``) or
+    real paragraph ends (``wraps=False``).
+
+    A line break is a wrap when the text before it is a long line that does not end a sentence and the
+    text after it does not open a new numbered unit. Full- and half-width punctuation count alike, so
+    the original text and its NFKC form break in the same places."""
+    out = []
+    for m in re.finditer(r"[ \t\u3000]*\n(?:[ \t\u3000]*\n)*[ \t\u3000]*", text):
+        before_start = text.rfind("\n", 0, m.start()) + 1
+        line = text[before_start : m.start()].strip()
+        after = text[m.end() : m.end() + 12]
+        blank_between = m.group().count("\n") > 1
+        # Across a blank line only prose (long, with inner punctuation) continues; titles do not.
+        wrapped = (
+            len(line) >= _MIN_WRAPPED_LINE and bool(re.search(r"[,，、]", line)) if blank_between else len(line) >= 18
+        )
+        is_wrap = bool(
+            line
+            and line[-1] not in _TERMINAL
+            and wrapped
+            and after
+            and not _MARKER.match(after)
+            and m.end() < len(text)
+        )
+        if is_wrap == wraps:
+            out.append((m.start(), m.end()))
+    return out
+
+
+def _layout_spaces(text: str) -> list[tuple[int, int]]:
+    """Spaces between a CJK character and a digit/Latin letter: PDF layout, not meaning."""
+    out = []
+    for m in re.finditer(r"[ \t]+", text):
+        a = text[m.start() - 1] if m.start() > 0 else ""
+        b = text[m.end()] if m.end() < len(text) else ""
+        if (_is_cjk(a) and (b.isascii() and b.isalnum())) or (_is_cjk(b) and (a.isascii() and a.isalnum())):
+            out.append((m.start(), m.end()))
+    return out
+
+
+def display_text(raw: str) -> str:
+    """A source span as people should read it: the corpus's own characters and punctuation (，（）“”,
+    not their NFKC forms), PDF line wraps joined, layout spaces between Chinese and digits removed, and
+    each real paragraph on its own line (blank lines between paragraphs collapse to one break)."""
+    cuts = [(s, e, "") for s, e in _line_breaks(raw, wraps=True)]
+    cuts += [(s, e, "\n") for s, e in _line_breaks(raw, wraps=False)]
+    cuts += [(s, e, "") for s, e in _layout_spaces(raw)]
+    out: list[str] = []
+    pos = 0
+    for s, e, repl in sorted(cuts):
+        if s < pos:  # a layout space inside a line break already cut
+            continue
+        out.append(raw[pos:s] + repl)
+        pos = e
+    out.append(raw[pos:])
+    return "\n".join(line.strip() for line in "".join(out).strip().split("\n"))
 
 
 def normalize(text: str) -> str:

@@ -21,7 +21,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from pilotkg.matching import Status
+from pilotkg.matching import CoverageReport, Status
+from pilotkg.policy import split_sentences
+from pilotkg.projects.regions import credit_code_problem, find_region
 
 UnitType = Literal["装备制造企业", "软件企业", "服务提供商", "用户单位", "金融保险机构", "other"]
 UNIT_TYPES: tuple[str, ...] = get_args(UnitType)
@@ -72,12 +74,43 @@ Name = Annotated[str, BeforeValidator(_clean), StringConstraints(min_length=1, m
 Short = Annotated[str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=100)]
 
 
+def _region(v: object) -> object:
+    """Any spelling the region vocabulary knows → the region's full name (云南 → 云南省)."""
+    if not isinstance(v, str) or not v.strip():
+        return v
+    r = find_region(v)
+    if r is None:
+        raise _err(
+            f"unknown region {v!r}: give a province-level division (e.g. 云南省, 云南, Yunnan or 530000) "
+            "or 新疆生产建设兵团",
+            f"未知地区“{v}”：请填写省级行政区（如 云南省、云南、530000）或 新疆生产建设兵团",
+        )
+    return r.name
+
+
+def _credit_code(v: object) -> object:
+    if not isinstance(v, str):
+        return v
+    code = "".join(unicodedata.normalize("NFKC", v).split()).upper()
+    if not code:
+        return None
+    if problem := credit_code_problem(code):
+        en, zh = problem
+        raise _err(f"unified social credit code {code}: {en}", f"统一社会信用代码 {code}：{zh}")
+    return code
+
+
+RegionName = Annotated[str, BeforeValidator(_region), StringConstraints(min_length=1, max_length=100)]
+CreditCode = Annotated[str | None, BeforeValidator(_credit_code)]
+
+
 class Unit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name
     type: UnitType
-    region: Short | None = None
+    region: RegionName | None = None
+    credit_code: CreditCode = Field(None, description="统一社会信用代码 (GB 32100-2015), checksum-validated")
 
     @field_validator("type", mode="before")
     @classmethod
@@ -105,7 +138,7 @@ class ProjectIn(BaseModel):
     direction: Annotated[int, Field(ge=1, le=99)]
     lead_unit: Unit
     partners: Annotated[list[Unit], Field(max_length=100)] = []
-    region: Short
+    region: RegionName = Field(description="省级行政区或新疆生产建设兵团（任何写法，存为全称） / region (full name)")
     batch: Annotated[int, Field(ge=1, le=12)]
     submitted: date
     business_model: Short | None = None
@@ -164,12 +197,48 @@ class ProjectIn(BaseModel):
         return self
 
 
+class CoverageDetail(BaseModel):
+    """Why a requirement got its status: what the description states and where."""
+
+    stated: str | None = Field(None, description="the value as the description states it, e.g. 45分钟")
+    evidence: str | None = Field(None, description="the sentence of the description that covers the requirement")
+    start: int | None = Field(None, ge=0, description="offsets of the evidence in the description")
+    end: int | None = Field(None, ge=0)
+
+
 class Enrichment(BaseModel):
     """What the matcher and the coverage checker say about one project."""
 
     matched_direction: int
     confidence: float = Field(ge=0.0, le=1.0)
     statuses: dict[str, Status] = Field(default_factory=dict, description="requirement id → status")
+    details: dict[str, CoverageDetail] = Field(
+        default_factory=dict, description="requirement id → stated value and evidence (when there is any)"
+    )
+
+    @classmethod
+    def of(cls, matched_direction: int, confidence: float, report: CoverageReport, text: str) -> Enrichment:
+        """From the coverage report on ``text``. A threshold's evidence is the stated value alone (45分钟);
+        the detail keeps the whole sentence around it, which is what a reviewer reads."""
+        sentences = split_sentences(text)
+        details: dict[str, CoverageDetail] = {}
+        checks = report.requirements
+        for c in checks:
+            if not c.evidence and not c.stated:
+                continue
+            detail = CoverageDetail(stated=c.stated)
+            if c.evidence:
+                ev = c.evidence[0]
+                s = next((x for x in sentences if x.start <= ev.start and ev.end <= x.end), None)
+                start, end = (s.start, s.end) if s is not None else (ev.start, ev.end)
+                detail = CoverageDetail(stated=c.stated, evidence=text[start:end], start=start, end=end)
+            details[c.id] = detail
+        return cls(
+            matched_direction=matched_direction,
+            confidence=confidence,
+            statuses={c.id: c.status for c in checks},
+            details=details,
+        )
 
 
 class ProjectOut(ProjectIn):

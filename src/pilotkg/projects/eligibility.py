@@ -11,11 +11,12 @@ Every number comes from the text (``corpus.rules`` and the notices' deadlines): 
   region in one year;
 - deadlines (SPARQL, one shape for all batches): submitted on or before the batch's deadline.
 
-Which deadline: the ministries' notice (工信厅联安全函〔2021〕11号), i.e. the notice that is an
-attachment (``parent`` set) and states the eligibility rules. The forwarding notice (``parent`` None,
-兵团's 兵工信安全〔2021〕10号) sets earlier dates (3月20日 / 9月20日) for *its own* preliminary review of
-applicants in its region; projects from every region are submitted under the national notice, whose
-dates (3月31日 / 9月30日) are therefore the ones a submission is checked against.
+Which deadline: each notice that states deadlines applies to the applicants of the region that issued
+it. The forwarding notice (兵工信安全〔2021〕10号, issued by 兵团 agencies) sets 3月20日 / 9月20日 for
+projects of 新疆生产建设兵团, which applies through it; every other project is checked against the
+national notice (工信厅联安全函〔2021〕11号: 3月31日 / 9月30日) — the notice that is an attachment
+(``parent`` set) and states the eligibility rules. A notice's region is read from its agencies' names
+(:func:`pilotkg.projects.regions.issuing_region`), and the violation cites the notice that applied.
 
 Rules the text states but a graph cannot decide (characteristics, business_models, legal_entity) are
 listed as not checked. Rules whose text says 原则上 ("in principle") are still violations here; the
@@ -46,6 +47,7 @@ from rdflib.term import Node
 
 from pilotkg import iri
 from pilotkg.policy import Corpus, PolicyDocument, Rule, RuleKind
+from pilotkg.projects.regions import issuing_region, region_named
 
 PK = Namespace(iri.ONTOLOGY)
 PKSH = Namespace("https://w3id.org/pilotkg/shapes#")
@@ -87,10 +89,12 @@ class RuleRef(BaseModel):
     document_title: str  # 文号 when the document has one, else its title
     limit: str  # the limit as a value: "8", "1", "2021-03-31"
     in_principle: bool = False  # the text says 原则上
+    applies_to: str | None = None  # the region a regional notice's rule applies to (新疆生产建设兵团)
 
     def cite(self) -> str:
         note = "（原则上 / in principle）" if self.in_principle else ""
-        return f"{self.clause}「{self.source_text}」{note}（{self.document_title}）"
+        scope = f"，适用于{self.applies_to} / applies to {self.applies_to}" if self.applies_to else ""
+        return f"{self.clause}「{self.source_text}」{note}（{self.document_title}{scope}）"
 
 
 class RuleViolation(BaseModel):
@@ -132,7 +136,8 @@ class RuleSet:
 
     shapes: Graph
     by_shape: dict[URIRef, RuleRef] = field(default_factory=dict)
-    deadlines: dict[int, RuleRef] = field(default_factory=dict)  # batch → its deadline (DEADLINE_SHAPE)
+    # (region IRI, or None for every other region; batch) → its deadline (DEADLINE_SHAPE)
+    deadlines: dict[tuple[str | None, int], RuleRef] = field(default_factory=dict)
 
     @property
     def rules(self) -> list[RuleRef]:
@@ -140,14 +145,19 @@ class RuleSet:
 
     @property
     def deadline_batches(self) -> set[int]:
-        return set(self.deadlines)
+        return {b for _, b in self.deadlines}
+
+    def deadline_for(self, region: str | None, batch: int) -> RuleRef | None:
+        """The deadline a project of ``region`` (IRI) in ``batch`` is held to."""
+        return self.deadlines.get((region, batch)) or self.deadlines.get((None, batch))
 
 
 DEADLINE_SHAPE = PKSH["deadline"]
 
 
 def deadline_notice(corpus: Corpus) -> PolicyDocument | None:
-    """The notice whose deadlines apply (see the module docstring)."""
+    """The national notice, whose deadlines apply to every region without a notice of its own (see the
+    module docstring)."""
     rule_docs = {r.document for r in corpus.rules if r.kind in CHECKED_KINDS}
     notices = [d for d in corpus.documents if d.kind == "notice" and d.deadlines]
     notices.sort(key=lambda d: (d.parent is None, d.id not in rule_docs))
@@ -168,19 +178,28 @@ def compile_rules(corpus: Corpus, *, policy_text: str | None = None) -> RuleSet:
         limit = "1" if kind == "no_single_enterprise" else str(rule.value)
         rs.by_shape[shape] = _ref(rule, titles, limit, policy_text)
         ttl.append(_rule_shape(shape, rule))
-    notice = deadline_notice(corpus)
-    if notice is not None:
+    national = deadline_notice(corpus)
+    applies: list[tuple[str | None, PolicyDocument]] = [(None, national)] if national is not None else []
+    for d in corpus.documents:
+        if d.kind == "notice" and d.deadlines and d is not national:
+            region = issuing_region([a.name for a in d.agencies])
+            if region is not None:
+                applies.append((region.iri, d))
+    for region_iri, notice in applies:
+        scope = region_named(region_iri).name if region_iri else None
         for dl in notice.deadlines:
-            rs.deadlines[dl.batch] = RuleRef(
-                id=f"deadline-batch-{dl.batch}",
+            rs.deadlines[(region_iri, dl.batch)] = RuleRef(
+                id=f"deadline-batch-{dl.batch}" + (f"-{region_named(region_iri).code}" if region_iri else ""),
                 kind="deadline",
                 clause=_clause_at(policy_text, dl.span.start) if policy_text else "申报截止时间",
                 source_text=dl.span.text,
                 document=notice.id,
                 document_title=titles[notice.id],
                 limit=dl.date.isoformat(),
+                applies_to=scope,
             )
-        ttl.append(_deadline_shape({dl.batch: dl.date.isoformat() for dl in notice.deadlines}))
+    if rs.deadlines:
+        ttl.append(_deadline_shape({k: r.limit for k, r in rs.deadlines.items()}))
     rs.shapes.parse(data="\n".join(ttl), format="turtle")
     return rs
 
@@ -293,20 +312,28 @@ def _rule_shape(shape: URIRef, rule: Rule) -> str:
     )
 
 
-def _deadline_shape(deadlines: dict[int, str]) -> str:
-    # One shape for all batches: pyshacl runs each SPARQL constraint once per project. (SHACL forbids
-    # VALUES in a query with pre-bound $this, hence the disjunction.)
-    late = " ||\n        ".join(f'(?batch = {b} && ?value > "{d}"^^xsd:date)' for b, d in sorted(deadlines.items()))
-    query = (
-        f"{_Q}SELECT $this ?value WHERE {{\n    $this pk:batch ?batch ; pk:submitted ?value .\n    FILTER ({late})\n}}"
+def _deadline_shape(deadlines: dict[tuple[str | None, int], str]) -> str:
+    # One shape for all batches and regions: pyshacl runs each SPARQL constraint once per project. (SHACL
+    # forbids VALUES in a query with pre-bound $this, hence the disjunction.) A region with its own
+    # notice is held to that notice's dates; every other region to the national ones.
+    regional = sorted({r for r, _ in deadlines if r is not None})
+    others = " && ".join(f"?region != <{r}>" for r in regional) or "true"
+    late = " ||\n        ".join(
+        f'(?batch = {b} && {f"?region = <{r}>" if r else f"({others})"} && ?value > "{d}"^^xsd:date)'
+        for (r, b), d in sorted(deadlines.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
     )
-    shown = "；".join(f"第{b}批 {d}" for b, d in sorted(deadlines.items()))
-    shown_en = "; ".join(f"batch {b} {d}" for b, d in sorted(deadlines.items()))
+    query = (
+        f"{_Q}SELECT $this ?value WHERE {{\n    $this pk:batch ?batch ; pk:submitted ?value ; pk:region ?region .\n"
+        f"    FILTER ({late})\n}}"
+    )
+    national = {b: d for (r, b), d in deadlines.items() if r is None}
+    shown = "；".join(f"第{b}批 {d}" for b, d in sorted(national.items()))
+    shown_en = "; ".join(f"batch {b} {d}" for b, d in sorted(national.items()))
     return (
         f"<{DEADLINE_SHAPE}> a sh:NodeShape ; sh:targetClass pk:Project ; sh:severity sh:Violation ;\n"
         "  sh:sparql [ a sh:SPARQLConstraint ;\n"
-        f"    sh:message {_t(f'须在本批截止日期前（含）提交：{shown}', 'zh')} , "
-        f"{_t(f'submit on or before the batch deadline: {shown_en}', 'en')} ;\n"
+        f"    sh:message {_t(f'须在本批截止日期前（含）提交：{shown}（地方另有通知的按其日期）', 'zh')} , "
+        f"{_t(f'submit on or before the batch deadline: {shown_en} (or that of the region own notice)', 'en')} ;\n"
         f"    sh:select {_t(query)} ] .\n"
     )
 
@@ -342,8 +369,8 @@ def check_eligibility(
         if node not in focus_set or key in seen:
             continue
         if shape == DEADLINE_SHAPE:
-            batch = data.value(node, PK.batch)
-            rule = rules.deadlines.get(int(batch)) if isinstance(batch, Lit) else None
+            region, batch = data.value(node, PK.region), data.value(node, PK.batch)
+            rule = rules.deadline_for(str(region) if region else None, int(batch)) if isinstance(batch, Lit) else None
         else:
             rule = rules.by_shape.get(shape)
         if rule is None:
@@ -435,14 +462,17 @@ def _violation(
     elif kind == "max_recommended_per_direction_region":
         found = str(value)
         d = str(new.value(node, PK.direction)).rsplit("/", 1)[-1]
-        region, year = new.value(node, PK.region), new.value(node, PK.year)
+        region_node, year = new.value(node, PK.region), new.value(node, PK.year)
+        region = region_named(str(region_node)).name if region_node is not None else "?"
         zh = f"{region} 在第 {d} 个方向推荐了 {found} 个项目（{year} 年），超过上限 {n} 个"
         en = f"{region} recommends {found} projects for direction {d} ({year}), more than the {n} allowed"
     else:  # deadline
         found = str(value)
         batch = new.value(node, PK.batch)
-        zh = f"提交日期 {found} 晚于第 {batch} 批截止日期 {n}"
-        en = f"submitted {found}, after the batch {batch} deadline {n}"
+        by = f"（{rule.document_title}，适用于{rule.applies_to}）" if rule.applies_to else f"（{rule.document_title}）"
+        by_en = f" ({rule.document_title}, for {rule.applies_to})" if rule.applies_to else f" ({rule.document_title})"
+        zh = f"提交日期 {found} 晚于第 {batch} 批截止日期 {n}{by}"
+        en = f"submitted {found}, after the batch {batch} deadline {n}{by_en}"
     limit = {"no_single_enterprise": "≥ 1", "lead_units": n, "directions_per_project": n}.get(kind, f"≤ {n}")
     return RuleViolation(
         rule=rule,

@@ -21,15 +21,18 @@ from rdflib.namespace import DCTERMS, ORG, SKOS
 
 from pilotkg import iri
 from pilotkg.errors import InputError, NotFoundError
+from pilotkg.graph import add_quantity
 from pilotkg.matching import Status
-from pilotkg.policy import Corpus
-from pilotkg.projects.base import Enrichment, ProjectIn, ProjectOut, Unit
+from pilotkg.policy import Corpus, extract_quantities
+from pilotkg.projects.base import CoverageDetail, Enrichment, ProjectIn, ProjectOut, Unit
+from pilotkg.projects.regions import find_region, region_named
 
 if TYPE_CHECKING:
     from pilotkg.graph import GraphStore
 
 
 PK = Namespace(iri.ONTOLOGY)
+OA = Namespace("http://www.w3.org/ns/oa#")
 UNIT_TYPE_IRI: dict[str, URIRef] = {
     "装备制造企业": PK.EquipmentManufacturer,
     "软件企业": PK.SoftwareEnterprise,
@@ -53,6 +56,17 @@ def _node(gid: str) -> URIRef:
 
 def project_iri(project_id: str) -> URIRef:
     return _node(iri.project(project_id))
+
+
+def region_iri(name: str) -> URIRef:
+    """The IRI of a region given by its canonical name (``ProjectIn.region``)."""
+    return URIRef(region_named(name).iri)
+
+
+def _region_name(value: str) -> str:
+    """A stored pk:region (an IRI; a literal in stores written before regions were IRIs) → full name."""
+    r = find_region(value)
+    return r.name if r is not None else value
 
 
 def _sub(project: URIRef, *parts: str) -> URIRef:
@@ -87,7 +101,7 @@ def _add_project(g: Graph, p: ProjectIn) -> None:
     add((node, DCTERMS.description, Lit(p.description)))
     for n in (p.direction, *p.extra_directions):
         add((node, PK.direction, _node(iri.direction(n))))
-    add((node, PK.region, Lit(p.region)))
+    add((node, PK.region, region_iri(p.region)))
     add((node, PK.batch, Lit(p.batch)))
     add((node, PK.year, Lit(p.year)))
     add((node, PK.submitted, Lit(p.submitted)))
@@ -107,6 +121,8 @@ def _add_project(g: Graph, p: ProjectIn) -> None:
         org = _node(iri.organisation(unit.name))
         add((org, RDF.type, ORG.Organization))
         add((org, SKOS.prefLabel, Lit(unit.name)))
+        if unit.credit_code:
+            add((org, PK.creditCode, Lit(unit.credit_code)))
         add((node, link, org))
         m = _sub(node, "membership", str(i))
         add((m, RDF.type, ORG.Membership))
@@ -115,7 +131,7 @@ def _add_project(g: Graph, p: ProjectIn) -> None:
         add((m, ORG.role, role))
         add((m, PK.unitType, UNIT_TYPE_IRI[unit.type]))
         if unit.region:
-            add((m, PK.region, Lit(unit.region)))
+            add((m, PK.region, region_iri(unit.region)))
 
 
 def enrichment_graph(project_id: str, e: Enrichment, corpus: Corpus, *, into: Graph | None = None) -> Graph:
@@ -144,7 +160,27 @@ def enrichment_graph(project_id: str, e: Enrichment, corpus: Corpus, *, into: Gr
         g.add((st, PK.requirement, _node(iri.requirement(req_id))))
         g.add((st, PK.status, PK[status]))
         g.add((node, PK.coverage, st))
+        if (detail := e.details.get(req_id)) is not None:
+            _add_detail(g, node, st, detail)
     return g
+
+
+def _add_detail(g: Graph, project: URIRef, st: URIRef, d: CoverageDetail) -> None:
+    """The stated value (a pk:Quantity with value and unit) and the evidence sentence with its offsets
+    into the project's description (dcterms:description), so a reviewer query can show both."""
+    if d.stated and (qs := extract_quantities(d.stated)):
+        q = add_quantity(g, _sub(st, "stated"), qs[0])
+        g.add((q, PK.statedText, Lit(d.stated)))
+        g.add((st, PK.statedQuantity, q))
+    if d.evidence and d.start is not None and d.end is not None:
+        span = _sub(st, "evidence")
+        g.add((st, PK.evidence, Lit(d.evidence)))
+        g.add((st, PK.evidenceSpan, span))
+        g.add((span, RDF.type, PK.DescriptionSpan))
+        g.add((span, OA.exact, Lit(d.evidence)))
+        g.add((span, OA.start, Lit(d.start)))
+        g.add((span, OA.end, Lit(d.end)))
+        g.add((span, DCTERMS.source, project))
 
 
 def reviewer_graph(p: ProjectIn, e: Enrichment | None, *, into: Graph | None = None) -> Graph:
@@ -162,7 +198,7 @@ def reviewer_graph(p: ProjectIn, e: Enrichment | None, *, into: Graph | None = N
         cell = _node(iri.direction_region(n, p.region))
         g.add((cell, RDF.type, PK.DirectionRegion))
         g.add((cell, PK.direction, _node(iri.direction(n))))
-        g.add((cell, PK.region, Lit(p.region)))
+        g.add((cell, PK.region, region_iri(p.region)))
         g.add((node, PK.directionRegion, cell))
         if p.recommended:
             g.add((node, PK.recommendedIn, cell))
@@ -204,7 +240,8 @@ def existing_projects(store: GraphStore, ids: Sequence[str]) -> set[str]:
 
 
 def subjects_of(store: GraphStore, ids: Sequence[str]) -> list[str]:
-    """Every subject a stored project owns (itself, consortium, memberships, coverage statements)."""
+    """Every subject a stored project owns (itself, consortium, memberships, coverage statements and
+    their stated quantities and evidence spans)."""
     out: list[str] = []
     for k in range(0, len(ids), _CHUNK):
         values = _values(project_iri(i) for i in ids[k : k + _CHUNK])
@@ -212,6 +249,7 @@ def subjects_of(store: GraphStore, ids: Sequence[str]) -> list[str]:
             f"PREFIX pk: <{PK}> PREFIX org: <{ORG}> SELECT DISTINCT ?s WHERE {{ VALUES ?p {{ {values} }} "
             f"GRAPH <{iri.PROJECTS_GRAPH}> {{ {{ ?p a pk:Project BIND(?p AS ?s) }} "
             "UNION { ?p pk:consortium ?s } UNION { ?p pk:coverage ?s } "
+            "UNION { ?p pk:coverage ?c . ?c pk:statedQuantity|pk:evidenceSpan ?s } "
             "UNION { ?p pk:consortium ?c . ?s org:organization ?c } } }",
             named_graphs=[iri.PROJECTS_GRAPH],
         )
@@ -231,7 +269,7 @@ def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: se
         }
     )
     rec_keys = {
-        (iri.iri(iri.direction(n)), p.region, p.year)
+        (iri.iri(iri.direction(n)), str(region_iri(p.region)), p.year)
         for p in projects
         if p.recommended
         for n in (p.direction, *p.extra_directions)
@@ -267,7 +305,7 @@ def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: se
                     {
                         PK.recommended: Lit(True),
                         PK.direction: URIRef(key[0]),
-                        PK.region: Lit(key[1]),
+                        PK.region: URIRef(key[1]),
                         PK.year: Lit(key[2]),
                     },
                 )
@@ -318,7 +356,8 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
     ).rows
     members = store.query(
         head + "?p pk:consortium ?c . ?m org:organization ?c ; org:member ?org ; org:role ?role ; "
-        "pk:unitType ?type . ?org skos:prefLabel ?uname . OPTIONAL { ?m pk:region ?uregion } } }",
+        "pk:unitType ?type . ?org skos:prefLabel ?uname . OPTIONAL { ?m pk:region ?uregion } "
+        "OPTIONAL { ?org pk:creditCode ?ucc } } }",
         named_graphs=ng,
     ).rows
     coverage = store.query(
@@ -329,7 +368,8 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
         u = Unit(
             name=r["uname"].value,
             type=_UNIT_TYPE_OF[r["type"].value],
-            region=r["uregion"].value if "uregion" in r else None,
+            region=_region_name(r["uregion"].value) if "uregion" in r else None,
+            credit_code=r["ucc"].value if "ucc" in r else None,
         )
         units.setdefault(r["p"].value, []).append((r["role"].value, u, r["m"].value))
     cov: dict[str, dict[str, Status]] = {}
@@ -349,7 +389,7 @@ def _load(store: GraphStore, flt: str) -> list[ProjectOut]:
             name=r["name"].value,
             description=r["desc"].value,
             direction=_direction_number(r["dir"].value),
-            region=r["region"].value,
+            region=_region_name(r["region"].value),
             batch=int(r["batch"].value),
             year=int(r["year"].value),
             submitted=date.fromisoformat(r["sub"].value),

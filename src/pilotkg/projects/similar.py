@@ -60,12 +60,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from pilotkg import iri
 from pilotkg.matching import query_sparse
 from pilotkg.policy import Tokenizer, bm25_doc_vector
 from pilotkg.projects.base import ProjectIn
+from pilotkg.projects.regions import find_region
 from pilotkg.vectors import Embedder, Filters, Hit, IndexPoint, Payload, SparseVec, VectorIndex
 
 PROJECTS = "projects"
@@ -94,6 +95,14 @@ class SimilarFilters(BaseModel):
     region: str | None = Field(None, min_length=1, max_length=100)
     batch: int | None = Field(None, ge=1, le=12)
     year: int | None = Field(None, ge=2000, le=2100)
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, v: object) -> object:
+        # payloads hold the region's full name: 四川 filters 四川省; an unknown name simply matches nothing
+        if isinstance(v, str) and (r := find_region(v)) is not None:
+            return r.name
+        return v
 
     def to_index(self, owner: str | None) -> Filters:
         flt: dict[str, str | int] = {k: v for k, v in self.model_dump().items() if v is not None}

@@ -267,6 +267,7 @@ CSV_COLUMNS = (
     "lead_unit",
     "lead_unit_type",
     "lead_unit_region",
+    "lead_unit_credit_code",
     "partners",
     "region",
     "batch",
@@ -280,7 +281,7 @@ _CSV_REQUIRED = ("id", "name", "description", "direction", "lead_unit", "region"
 
 
 def _units(cell: str) -> list[dict[str, str | None]]:
-    """``name|type[|region];name|type`` → unit dicts (validated by the model)."""
+    """``name|type[|region[|credit code]];name|type`` → unit dicts (validated by the model)."""
     out: list[dict[str, str | None]] = []
     for part in re.split(r"[;；]", cell):
         if not part.strip():
@@ -291,6 +292,7 @@ def _units(cell: str) -> list[dict[str, str | None]]:
                 "name": bits[0],
                 "type": bits[1] if len(bits) > 1 else "",
                 "region": (bits[2] or None) if len(bits) > 2 else None,
+                "credit_code": (bits[3] or None) if len(bits) > 3 else None,
             }
         )
     return out
@@ -345,10 +347,11 @@ def _csv_rows(path: Path, errors: list[RowError]) -> Rows:
             row: dict[str, object] = {k: v for k, v in rec.items() if v is not None and v.strip() != ""}
             lead = str(row.pop("lead_unit", ""))
             ltype, lregion = row.pop("lead_unit_type", ""), row.pop("lead_unit_region", None)
+            lcode = row.pop("lead_unit_credit_code", None)
             if "|" in lead or ";" in lead:
                 row["lead_unit"] = _units(lead)
             elif lead:
-                row["lead_unit"] = {"name": lead, "type": ltype, "region": lregion}
+                row["lead_unit"] = {"name": lead, "type": ltype, "region": lregion, "credit_code": lcode}
             row["partners"] = _units(str(row.get("partners", "")))
             yield line, row
 
