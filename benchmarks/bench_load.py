@@ -8,6 +8,12 @@ throughput and p50/p95 latency as a markdown table.
     .venv/bin/python benchmarks/bench_load.py                      # the built data/ (real model)
     .venv/bin/python benchmarks/bench_load.py --temp-build e5      # a throwaway build (data/ may be busy)
     .venv/bin/python benchmarks/bench_load.py --clients 4 8 --requests 200 --max-seconds 60
+    .venv/bin/python benchmarks/bench_load.py --temp-build e5 --baseline-python ../main/.venv/bin/python
+
+With ``--baseline-python`` the same build (a copy) is also served by that interpreter (the venv of
+another checkout, e.g. the previous release, with its editable install); both servers run at once
+and every row goes to one and then the other, so the two tables share the machine's state. Each
+table gives the server process's resident memory when ready, after the runs and at its peak.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +66,12 @@ class Outcome:
     seconds: float
     latencies_ms: list[float]
 
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
+
     def row(self) -> str:
         lat = sorted(self.latencies_ms)
         p50 = statistics.median(lat) if lat else float("nan")
@@ -79,11 +91,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(resident, peak resident) MiB of a process, from /proc (Linux)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
 @contextmanager
-def server(env: dict[str, str], ready_timeout_s: float) -> Iterator[str]:
+def server(env: dict[str, str], ready_timeout_s: float, python: str = sys.executable) -> Iterator[tuple[str, int]]:
     port = free_port()
     cmd = [
-        sys.executable,
+        python,
         "-m",
         "uvicorn",
         "--factory",
@@ -114,7 +132,7 @@ def server(env: dict[str, str], ready_timeout_s: float) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit(f"server not ready after {ready_timeout_s:.0f}s")
             time.sleep(0.2)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:
@@ -161,13 +179,35 @@ async def run(
     return Outcome(name, clients, issued, errors, seconds, latencies)
 
 
-async def bench(base: str, clients_list: list[int], total: int, max_seconds: float) -> list[Outcome]:
+def long_text(n: int) -> str:
+    """~2 000 characters (an application write-up, past the encoder's 512-token window) whose every
+    sentence is new, so that no query cache answers part of it."""
+    return "".join(f"（{n}.{i}）{TEXTS[i % 5]}" for i in range(33))
+
+
+async def warm_up(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as warm:  # first-call costs are not load
+        for resp in [await warm.post("/api/match", json={"text": t}) for t in TEXTS] + [
+            await warm.get("/sparql", params={"query": q}) for q in QUERIES
+        ]:
+            if resp.status_code != 200:
+                raise SystemExit(f"warm-up {resp.request.url.path} answered {resp.status_code}: {resp.text}")
+
+
+async def bench(
+    bases: list[str], clients_list: list[int], total: int, max_seconds: float, long_requests: int
+) -> list[list[Outcome]]:
+    """Every row on every server in turn (baseline, then this checkout), so that both see the
+    machine in the same state; ``long_requests`` adds a row of 2 000-character matches, 1 client."""
     unique = itertools.count()
 
     def match(c: httpx.AsyncClient, i: int) -> object:
         # A unique suffix per request, so no cache anywhere can answer a repeated text.
         n = next(unique)
         return c.post("/api/match", json={"text": f"样本{n}：{TEXTS[i % len(TEXTS)]}", "top": 3})
+
+    def long_match(c: httpx.AsyncClient, i: int) -> object:
+        return c.post("/api/match", json={"text": long_text(next(unique)), "top": 3})
 
     def sparql(c: httpx.AsyncClient, i: int) -> object:
         return c.get(
@@ -176,16 +216,17 @@ async def bench(base: str, clients_list: list[int], total: int, max_seconds: flo
             headers={"Accept": "application/sparql-results+json"},
         )
 
-    out = []
-    async with httpx.AsyncClient(base_url=base, timeout=120) as warm:  # first-call costs are not load
-        for resp in [await warm.post("/api/match", json={"text": t}) for t in TEXTS] + [
-            await warm.get("/sparql", params={"query": q}) for q in QUERIES
-        ]:
-            if resp.status_code != 200:
-                raise SystemExit(f"warm-up {resp.request.url.path} answered {resp.status_code}: {resp.text}")
+    for base in bases:
+        await warm_up(base)
+    rows: list[tuple[str, int, int, Callable[[httpx.AsyncClient, int], object]]] = []
     for n in clients_list:
-        out.append(await run("POST /api/match", base, n, total, max_seconds, match))
-        out.append(await run("GET /sparql", base, n, total, max_seconds, sparql))
+        rows += [("POST /api/match", n, total, match), ("GET /sparql", n, total, sparql)]
+    if long_requests:
+        rows.append(("POST /api/match 2 000 chars", 1, long_requests, long_match))
+    out: list[list[Outcome]] = [[] for _ in bases]
+    for name, n, count, send in rows:
+        for k, base in enumerate(bases):
+            out[k].append(await run(name, base, n, count, max_seconds, send))
     return out
 
 
@@ -200,6 +241,12 @@ def main() -> None:
         help="build graph + index into a throwaway folder with this embedder instead of using data/",
     )
     ap.add_argument("--ready-timeout", type=float, default=300.0)
+    ap.add_argument("--long", type=int, default=0, help="2 000-character match requests (1 client) per server")
+    ap.add_argument(
+        "--baseline-python",
+        type=Path,
+        help="another checkout's venv python: serve the same data with that code first, for a same-run baseline",
+    )
     args = ap.parse_args()
     if args.requests < 1 or args.requests > 100_000 or min(args.clients) < 1 or max(args.clients) > 256:
         raise SystemExit("bounds: 1 ≤ requests ≤ 100000, 1 ≤ clients ≤ 256")
@@ -227,20 +274,42 @@ def main() -> None:
     else:
         env |= {"PILOTKG_DATA_DIR": str(REPO / "data")}
         label = "e5 model, repo data/"
+    runs: list[tuple[str, str]] = [("this checkout", sys.executable)]
+    if args.baseline_python:
+        runs.insert(0, (f"baseline {args.baseline_python}", str(args.baseline_python)))
     try:
-        with server(env, args.ready_timeout) as base:
-            outcomes = asyncio.run(bench(base, args.clients, args.requests, args.max_seconds))
+        with ExitStack() as stack:
+            started = []
+            for k, (_code, python) in enumerate(runs):
+                run_env = env
+                if tmp and k:  # the embedded stores take one opener: each server gets its own copy
+                    copy = f"{tmp}-{k}"
+                    shutil.copytree(tmp, copy)
+                    stack.callback(shutil.rmtree, copy, ignore_errors=True)
+                    run_env = env | {"PILOTKG_DATA_DIR": copy}
+                started.append(stack.enter_context(server(run_env, args.ready_timeout, python)))
+            idle = [memory_mb(pid) for _, pid in started]
+            outcomes = asyncio.run(
+                bench([b for b, _ in started], args.clients, args.requests, args.max_seconds, args.long)
+            )
+            after = [memory_mb(pid) for _, pid in started]
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(
-        f"\npilotkg load benchmark — {label}; server: 1 uvicorn worker on {HOST}; "
-        f"≤ {args.requests} requests / ≤ {args.max_seconds:g} s per row; {os.cpu_count()} CPU cores\n"
-    )
-    print("| endpoint | clients | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) | max (ms) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for o in outcomes:
-        print(o.row())
+    for (code, _), (ready, _), (rss, peak), rows in zip(runs, idle, after, outcomes, strict=True):
+        print(
+            f"\npilotkg load benchmark — {label}; code: {code}; server: 1 uvicorn worker on {HOST}; "
+            f"≤ {args.requests} requests / ≤ {args.max_seconds:g} s per row; {os.cpu_count()} CPU cores\n"
+            f"server memory: {ready:.0f} MiB resident when ready, {rss:.0f} MiB after the runs, peak {peak:.0f} MiB\n"
+        )
+        print("| endpoint | clients | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) | max (ms) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for o in rows:
+            print(o.row())
+    if len(outcomes) == 2:
+        print("\n| endpoint | clients | throughput, this / baseline | p50, this / baseline |\n|---|---:|---:|---:|")
+        for old, new in zip(*outcomes, strict=True):
+            print(f"| {new.name} | {new.clients} | ×{new.rps() / old.rps():.2f} | ×{new.p50() / old.p50():.2f} |")
 
 
 if __name__ == "__main__":

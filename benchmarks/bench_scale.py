@@ -2,6 +2,11 @@
 search in the embedded Qdrant. A script that prints a markdown table, not a test.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_scale.py 100000
+    .venv/bin/python benchmarks/bench_scale.py --quick          # 20 000 projects, reviewer queries only
+
+``--quick`` (about 5 minutes): embedded Oxigraph only, no vectors; the reviewer queries on the layout
+before the triples written for them (``PREVIOUS_QUERIES``) and on the current one, same data, one run,
+with a check that both give the same answers.
 
 What is measured, and how (the printed notes repeat the figures that are extrapolated or synthetic):
 
@@ -43,9 +48,10 @@ from typing import Any
 import httpx
 import numpy as np
 import pyoxigraph as ox
+from rdflib import Graph
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "benchmarks")]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests" / "graph"), str(ROOT / "benchmarks")]
 
 from backends import Server, oxigraph_server, virtuoso_server  # noqa: E402
 from bench_projects import REGIONS, TYPES, fake_enrich, percentile  # noqa: E402
@@ -53,13 +59,14 @@ from bench_projects import REGIONS, TYPES, fake_enrich, percentile  # noqa: E402
 from pilotkg import graph, iri  # noqa: E402
 from pilotkg.graph.sparql import run_query  # noqa: E402
 from pilotkg.graph.store import GraphStore, open_store  # noqa: E402
+from pilotkg.graph.store.base import to_oxigraph  # noqa: E402
 from pilotkg.graph.store.embedded import EmbeddedStore  # noqa: E402
 from pilotkg.matching.search import tokenizer_for  # noqa: E402
 from pilotkg.policy.base import Corpus  # noqa: E402
 from pilotkg.policy.corpus import load_corpus  # noqa: E402
 from pilotkg.projects.base import ProjectIn  # noqa: E402
 from pilotkg.projects.importer import import_projects  # noqa: E402
-from pilotkg.projects.rdf import enrichment_graph, get_project, project_graph  # noqa: E402
+from pilotkg.projects.rdf import enrichment_graph, get_project, project_graph, reviewer_graph  # noqa: E402
 from pilotkg.projects.similar import (  # noqa: E402
     PROJECTS,
     SimilarFilters,
@@ -184,6 +191,69 @@ SCALE = [
 RECYCLED_SENTENCE = "项目由牵头单位负责后期运维，形成可复制推广的经验。"
 
 
+# The reviewer queries as they were before the materialised triples (main at 50ff0df), measured in
+# `--quick` on a store without those triples: the previous layout, in the same run.
+PREVIOUS_QUERIES: dict[str, str] = {  # comments left out
+    "reviewer-d8-alarm-response-missing": (
+        "PREFIX pk:      <https://w3id.org/pilotkg/def#>\n"
+        "PREFIX skos:    <http://www.w3.org/2004/02/skos/core#>\n"
+        "PREFIX dcterms: <http://purl.org/dc/terms/>\n"
+        "SELECT ?id ?name ?region ?requirement ?requirementText ?project\n"
+        "WHERE {\n"
+        "  ?direction a pk:Direction ; skos:notation 8 .\n"
+        "  ?requirement a pk:ThresholdRequirement ; pk:direction ?direction ; pk:text ?requirementText ;\n"
+        '               pk:quantity/pk:dimension "duration" .\n'
+        "  ?statement pk:requirement ?requirement ; pk:status pk:missing .\n"
+        "  ?project pk:coverage ?statement ; pk:direction ?direction ;\n"
+        "           dcterms:identifier ?id ; dcterms:title ?name ; pk:region ?r .\n"
+        '  OPTIONAL { ?r skos:prefLabel ?region FILTER(LANG(?region) = "zh") }\n'
+        "}\n"
+        "ORDER BY ?id\n"
+    ),
+    "reviewer-lead-units-over-2": (
+        "PREFIX pk:      <https://w3id.org/pilotkg/def#>\n"
+        "PREFIX skos:    <http://www.w3.org/2004/02/skos/core#>\n"
+        "PREFIX dcterms: <http://purl.org/dc/terms/>\n"
+        'SELECT ?leadUnit ?name ?count (GROUP_CONCAT(?id; SEPARATOR=", ") AS ?projects)\n'
+        "WHERE {\n"
+        "  { SELECT ?leadUnit (COUNT(DISTINCT ?p) AS ?count) WHERE { ?p pk:leadUnit ?leadUnit }\n"
+        "    GROUP BY ?leadUnit HAVING (COUNT(DISTINCT ?p) > 2) }\n"
+        "  ?leadUnit skos:prefLabel ?name .\n"
+        "  ?project pk:leadUnit ?leadUnit ; dcterms:identifier ?id .\n"
+        "}\n"
+        "GROUP BY ?leadUnit ?name ?count\n"
+        "ORDER BY DESC(?count) ?name\n"
+    ),
+    "reviewer-matched-direction-differs": (
+        "PREFIX pk:      <https://w3id.org/pilotkg/def#>\n"
+        "PREFIX skos:    <http://www.w3.org/2004/02/skos/core#>\n"
+        "PREFIX dcterms: <http://purl.org/dc/terms/>\n"
+        "SELECT ?id ?name ?chosen ?chosenName ?matched ?matchedName ?confidence ?project\n"
+        "WHERE {\n"
+        "  { SELECT ?project ?m WHERE { ?project pk:matchedDirection ?m . MINUS { ?project pk:direction ?m } } }\n"
+        "  ?project dcterms:identifier ?id ; dcterms:title ?name ; pk:direction ?c .\n"
+        "  OPTIONAL { ?project pk:matchConfidence ?confidence }\n"
+        '  ?c skos:notation ?chosen ; skos:prefLabel ?chosenName FILTER(LANG(?chosenName) = "zh")\n'
+        '  ?m skos:notation ?matched ; skos:prefLabel ?matchedName FILTER(LANG(?matchedName) = "zh")\n'
+        "}\n"
+        "ORDER BY DESC(?confidence) ?id\n"
+    ),
+    "reviewer-projects-per-direction-region": (
+        "PREFIX pk:   <https://w3id.org/pilotkg/def#>\n"
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        "SELECT ?directionNumber ?direction ?regionCode ?region ?projects ?recommendedProjects\n"
+        "WHERE {\n"
+        "  { SELECT ?d ?r (COUNT(?project) AS ?projects) (SUM(IF(?recommended, 1, 0)) AS ?recommendedProjects)\n"
+        "    WHERE { ?project pk:direction ?d ; pk:region ?r ; pk:recommended ?recommended }\n"
+        "    GROUP BY ?d ?r }\n"
+        '  ?d skos:notation ?directionNumber ; skos:prefLabel ?direction FILTER(LANG(?direction) = "zh")\n'
+        '  OPTIONAL { ?r pk:regionCode ?regionCode ; skos:prefLabel ?region FILTER(LANG(?region) = "zh") }\n'
+        "}\n"
+        "ORDER BY ?directionNumber ?regionCode\n"
+    ),
+}
+
+
 # --- synthetic projects ----------------------------------------------------------------------------
 
 
@@ -292,18 +362,31 @@ def say(msg: str) -> None:
 # --- graph -----------------------------------------------------------------------------------------
 
 
-def write_ntriples(synth: Synthetic, corpus: Corpus, out_dir: Path) -> tuple[list[Path], int, float]:
+def write_ntriples(
+    synth: Synthetic, corpus: Corpus, out_dir: Path, *, materialised: list[Path] | None = None
+) -> tuple[list[Path], int, float]:
+    """The projects graph as N-Triples files, as the importer writes it. With ``materialised``, the
+    triples written for the reviewer queries (``reviewer_graph``) go to their own files, appended to
+    that list, so one build serves both the previous layout (without them) and the current one."""
     enrich = fake_enrich(corpus)
     files, triples, t0 = [], 0, time.perf_counter()
     for k in range(0, len(synth.projects), CHUNK):
         chunk = synth.projects[k : k + CHUNK]
         g = project_graph(chunk, corpus)
+        extra = g if materialised is None else Graph()
         for p in chunk:
-            enrichment_graph(p.id, enrich(p), corpus, into=g)  # type: ignore[operator]
+            e = enrich(p)  # type: ignore[operator]
+            enrichment_graph(p.id, e, corpus, into=g)
+            reviewer_graph(p, e, into=extra)
         f = out_dir / f"projects-{k // CHUNK:05d}.nt"
-        f.write_bytes(ox.serialize(graph.to_oxigraph(g), format=ox.RdfFormat.N_TRIPLES))
+        f.write_bytes(ox.serialize(to_oxigraph(g), format=ox.RdfFormat.N_TRIPLES))
         files.append(f)
         triples += len(g)
+        if materialised is not None:
+            f = out_dir / f"reviewer-{k // CHUNK:05d}.nt"
+            f.write_bytes(ox.serialize(to_oxigraph(extra), format=ox.RdfFormat.N_TRIPLES))
+            materialised.append(f)
+            triples += len(extra)
         if k // CHUNK % 10 == 0:
             say(f"graph {k + len(chunk)}/{len(synth.projects)}")
     return files, triples, time.perf_counter() - t0
@@ -365,12 +448,92 @@ def engines(names: list[str], work: Path) -> Iterator[list[Engine]]:
         yield out
 
 
+# --- quick: the reviewer queries, previous layout vs current, in one run ---------------------------
+
+
+def answers(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, str], ...]]:
+    """Rows as comparable values (GROUP_CONCAT lists sorted: their order is not defined)."""
+
+    def cell(v: str) -> str:
+        return ", ".join(sorted(v.split(", "))) if ", " in v else v
+
+    return sorted(tuple(sorted((k, cell(t.value)) for k, t in r.items())) for r in rows)
+
+
+def quick(args: argparse.Namespace) -> None:
+    """Embedded Oxigraph only, no vectors: N projects bulk-loaded twice, without and with the triples
+    written for the reviewer queries; each layout answers its own queries (PREVIOUS_QUERIES / the
+    packaged ones). The answers must be equal; the table gives p50 / p95 and their ratios."""
+    tmp = tempfile.TemporaryDirectory(prefix="pilotkg-scale-quick-", dir=args.workdir)
+    work = Path(tmp.name)
+    t_start = time.perf_counter()
+    corpus = load_corpus(ROOT / "corpus")
+    say(f"generating {args.n} projects")
+    synth = generate(args.n, corpus, 0.0)
+    nt_dir = work / "nt"
+    nt_dir.mkdir()
+    materialised: list[Path] = []
+    files, triples, graph_s = write_ntriples(synth, corpus, nt_dir, materialised=materialised)
+    extra = sum(len(f.read_bytes().splitlines()) for f in materialised)
+    current = {
+        q.stem: q.read_text(encoding="utf-8") for q in sorted((ROOT / "ontology" / "queries").glob("reviewer-*.rq"))
+    }
+    # a query this work did not change runs as it is on both layouts
+    previous = {stem: PREVIOUS_QUERIES.get(stem, text) for stem, text in current.items()}
+    layouts = {"previous": (files, previous), "current": (files + materialised, current)}
+    graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH]
+    figures: dict[str, dict[str, list[float]]] = {}
+    rows: dict[str, dict[str, list[tuple[tuple[str, str], ...]]]] = {}
+    load_s: dict[str, float] = {}
+    for name, (fs, texts) in layouts.items():
+        settings = Settings(corpus_dir=ROOT / "corpus", data_dir=work / name)  # type: ignore[call-arg]
+        graph.build(settings)
+        store = open_store(settings)
+        assert isinstance(store, EmbeddedStore)
+        try:
+            say(f"{name}: bulk load of {len(fs)} files")
+            t = time.perf_counter()
+            for f in fs:
+                store.store.bulk_load(
+                    path=str(f), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(iri.PROJECTS_GRAPH)
+                )
+            store.store.flush()
+            load_s[name] = time.perf_counter() - t
+            figures[name], rows[name] = {}, {}
+            for stem, text in texts.items():
+                say(f"{name}: {stem}")
+                rows[name][stem] = answers(run_query(store, text, timeout_s=300, allowed_graphs=graphs).rows)
+                figures[name][stem] = timed(
+                    lambda t=text, st=store: run_query(st, t, timeout_s=300, allowed_graphs=graphs),
+                    args.repeat,
+                    args.query_budget_s,
+                )
+        finally:
+            store.close()
+    print(f"\n### Reviewer queries at {args.n} projects, embedded Oxigraph: previous layout vs current, one run\n")
+    print("| query | rows | same answers | previous p50 / p95 ms | current p50 / p95 ms | p50 ratio |")
+    print("|---|---:|---|---:|---:|---:|")
+    for stem in current:
+        old, new = figures["previous"][stem], figures["current"][stem]
+        same = "yes" if rows["previous"][stem] == rows["current"][stem] else "**NO**"
+        ratio = percentile(new, 0.5) / percentile(old, 0.5)
+        print(f"| {stem} | {len(rows['current'][stem])} | {same} | {ms(old)} | {ms(new)} | ×{ratio:.2f} |")
+    print(
+        f"\nProjects graph: {triples - extra:,} triples, plus {extra:,} written for the reviewer queries "
+        f"(+{extra / (triples - extra):.1%}), built in {graph_s:.0f} s. Bulk load: previous "
+        f"{load_s['previous']:.0f} s, current {load_s['current']:.0f} s. Up to {args.repeat} runs per query "
+        f"(≥ 3, fewer once {args.query_budget_s:g} s are spent). "
+        f"Wall time {(time.perf_counter() - t_start) / 60:.1f} min."
+    )
+    tmp.cleanup()
+
+
 # --- main ------------------------------------------------------------------------------------------
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("n", type=int, nargs="?", default=100_000)
+    ap.add_argument("n", type=int, nargs="?", default=None, help="projects (100 000; 20 000 with --quick)")
     ap.add_argument("--backends", nargs="+", default=["embedded", "oxigraph-server", "virtuoso"])
     ap.add_argument("--dup-share", type=float, default=0.005)
     ap.add_argument("--rate-sample", type=int, default=200, help="texts embedded with e5 to measure its rate")
@@ -380,7 +543,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=10, help="runs per reviewer query (fewer if slow)")
     ap.add_argument("--query-budget-s", type=float, default=30.0, help="per reviewer query and engine")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="embedded store only, reviewer queries of the previous layout vs the current (n defaults to 20 000)",
+    )
     args = ap.parse_args()
+    args.n = args.n or (20_000 if args.quick else 100_000)
+    if args.quick:
+        quick(args)
+        return
     tmp = tempfile.TemporaryDirectory(prefix="pilotkg-scale-", dir=args.workdir)
     work = Path(tmp.name)
     t_start = time.perf_counter()

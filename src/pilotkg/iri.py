@@ -82,6 +82,11 @@ def organisation(name: str) -> str:
     return "org/" + hashlib.sha1(name.strip().encode("utf-8")).hexdigest()[:16]
 
 
+def direction_region(number: int, region: str) -> str:
+    # One node per (direction, region) that reviewers count projects by; the region is kept readable.
+    return f"direction-region/{number}/{_safe(region)}"
+
+
 def scheme() -> str:
     return "scheme/directions"
 

@@ -34,7 +34,13 @@ class Settings(BaseSettings):
     encoder_runtime: Literal["onnx", "torch"] = Field(
         "onnx",
         description="Where a description's one encoder pass runs: ONNX Runtime (the layers exported by "
-        "`pilotkg model build`; ~30% faster here) or eager torch. Batch encodes always use sentence-transformers",
+        "`pilotkg model build`; ~30% faster here; torch is then never imported) or eager torch",
+    )
+    encoder_batch_wait_ms: float = Field(
+        2.0,
+        ge=0,
+        description="ONNX runtime: concurrent matches go to the encoder as one batch; right after a batch of "
+        "several, a request waits up to this long for company (a lone request never waits)",
     )
     omp_wait_policy: Literal["PASSIVE", "ACTIVE"] = Field(
         "PASSIVE",

@@ -26,7 +26,14 @@ from pilotkg.policy.base import Corpus
 from pilotkg.policy.corpus import load_corpus
 from pilotkg.projects.base import Enrichment, ProjectIn
 from pilotkg.projects.importer import import_file, import_projects
-from pilotkg.projects.rdf import enrichment_graph, get_project, list_projects, project_graph
+from pilotkg.projects.rdf import (
+    enrichment_graph,
+    get_project,
+    list_projects,
+    project_graph,
+    project_iri,
+    reviewer_graph,
+)
 from pilotkg.projects.submissions import ProjectInputError, read_projects
 from pilotkg.settings import Settings
 
@@ -232,6 +239,47 @@ def test_reviewer_queries(store: GraphStore, corpus: Corpus) -> None:
     assert [(r["id"], r["chosen"], r["matched"]) for r in differs] == [("T-03", "8", "9"), ("T-06", "5", "1")]
 
 
+def test_reviewer_triples_follow_the_project_and_its_enrichment(store: GraphStore, corpus: Corpus) -> None:
+    """What the import writes for the reviewer queries is derived from the project alone: re-importing
+    with another enrichment or region replaces it, and shared (direction, region) nodes stay valid."""
+    projects = read_projects(CLEAN).projects
+    import_projects(store, corpus, projects, enrich=fake_enrich)
+    reqs = [r.id for r in corpus.direction(5).requirements[:3]]
+    t06 = next(p for p in projects if p.id == "T-06")
+    moved = t06.model_copy(update={"region": "山西省", "recommended": False})
+    verdict = Enrichment(
+        matched_direction=5, confidence=0.7, statuses={reqs[0]: "missing", reqs[1]: "violated", reqs[2]: "missing"}
+    )
+    import_projects(store, corpus, [moved], enrich=lambda _p: verdict)
+    assert [r["id"] for r in run_reviewer(store, "matched-direction-differs")] == ["T-03"]
+    node = f"<{iri.iri(iri.project('T-06'))}>"
+    res = store.query(
+        f"PREFIX pk: <{PK}> SELECT ?m ?v WHERE {{ {node} pk:missingCount ?m ; pk:violatedCount ?v }}",
+        named_graphs=[iri.PROJECTS_GRAPH],
+    )
+    assert [(r["m"].value, r["v"].value) for r in res.rows] == [("2", "1")]
+    res = store.query(
+        f"PREFIX pk: <{PK}> SELECT ?r WHERE {{ {node} pk:missingRequirement ?r }}", named_graphs=[iri.PROJECTS_GRAPH]
+    )
+    assert sorted(r["r"].value for r in res.rows) == sorted(iri.iri(iri.requirement(i)) for i in (reqs[0], reqs[2]))
+    per = {
+        (r["directionNumber"], r["region"]): (r["projects"], r["recommendedProjects"])
+        for r in run_reviewer(store, "projects-per-direction-region")
+    }
+    assert ("5", "江苏省") not in per  # its old (direction, region) node counts nothing now
+    assert per[("5", "山西省")] == ("1", "0") and per[("1", "山西省")] == ("1", "0")
+
+
+def test_a_matched_extra_direction_is_no_mismatch() -> None:
+    p = read_projects(CLEAN).projects[0].model_copy(update={"direction": 8, "extra_directions": [9]})
+    node = project_iri(p.id)
+    for matched, mismatch in ((9, False), (8, False), (1, True)):
+        g = reviewer_graph(p, Enrichment(matched_direction=matched, confidence=0.5), into=None)
+        assert ((node, PK.directionMismatch, None) in g) is mismatch
+    # one (direction, region) node per chosen direction
+    assert len(set(g.objects(node, PK.directionRegion))) == 2
+
+
 # --- crash safety ----------------------------------------------------------------------------------
 
 
@@ -264,7 +312,11 @@ def test_sigkill_mid_import_leaves_pre_or_post_state(settings: Settings, corpus:
     store.close()
     big = tmp_path / "many.jsonl"
     big.write_text(_many(2000), encoding="utf-8")
-    post = pre + len(project_graph(read_projects(big).projects, corpus))  # names are all new
+    many = read_projects(big).projects
+    added = project_graph(many, corpus)
+    for p in many:  # the import also writes what the reviewer queries read
+        reviewer_graph(p, None, into=added)
+    post = pre + len(added)  # names and regions are all new
 
     code = (
         "import sys\nfrom pathlib import Path\nfrom pilotkg.settings import Settings\n"

@@ -157,10 +157,14 @@ def test_query_spans_pool_one_pass_and_are_cached(e5_embedder: Embedder, monkeyp
     assert sims[0, 0] > sims[0, 1] and sims[1, 1] > sims[1, 0]
     whole[:] = 0.0  # callers own their arrays: the cache is not affected
 
-    def no_model(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the encoder ran again for a cached description")
+    class NoModel:
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError("the encoder ran again for a cached description")
 
-    monkeypatch.setattr(e5_embedder, "_tokenizer", no_model)  # every encoder pass starts by tokenizing
+        def __call__(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("the encoder ran again for a cached description")
+
+    monkeypatch.setattr(e5_embedder, "_tokenizer", NoModel())  # every encoder pass starts by tokenizing
     again_whole, again_parts = e5_embedder.embed_query_spans(text, spans)
     assert np.array_equal(again_parts, parts) and float(np.linalg.norm(again_whole)) == pytest.approx(1.0)
     with pytest.raises(AssertionError):  # other spans of the same text are a different entry
@@ -238,7 +242,9 @@ def _threading_in_fresh_process(model_dir: Path, env: dict[str, str]) -> dict[st
         "json.dump({'policy': os.environ.get('OMP_WAIT_POLICY'), 'threads': torch.get_num_threads(),"
         " 'cpus': len(os.sched_getaffinity(0))}, sys.stdout)"
     )
+    # torch's threads: the torch runtime (the ONNX runtime never imports torch; its threads are tested below)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PILOTKG_", "OMP_"))}
+    base["PILOTKG_ENCODER_RUNTIME"] = "torch"
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, env={**base, **env}, timeout=300
     )
@@ -287,3 +293,85 @@ def test_model_build_adds_the_onnx_layers_to_an_older_folder(e5_model_dir: Path,
         text, [(0, 9), (9, len(text))]
     )
     assert float(fresh[0] @ reference[0]) > 0.99999
+
+
+# --- the ONNX runtime: no torch, windows and batches in the same runtime ---------------------------
+
+
+def test_onnx_runtime_agrees_with_torch_everywhere(e5_model_dir: Path) -> None:
+    """Batches, long passages' windows and the one pass over a long description: the torch-free
+    runtime gives the vectors of sentence-transformers / torch."""
+    onnx_side = SentenceTransformerEmbedder(e5_model_dir, runtime="onnx", query_cache_size=0)
+    torch_side = SentenceTransformerEmbedder(e5_model_dir, runtime="torch", query_cache_size=0)
+    texts = [*SENTENCES, LONG_TEXT, LONG_TEXT[:700], ""]
+    for kind in ("queries", "passages"):
+        a = getattr(onnx_side, f"embed_{kind}")(texts)
+        b = getattr(torch_side, f"embed_{kind}")(texts)
+        assert _cos(a, b).min() > 0.99999, kind
+    # A description past one window: each sentence pooled from its window's pass, on both runtimes.
+    spans = [(0, 48), (48, 700), (1300, 1400), (1400, len(LONG_TEXT))]
+    (w_o, p_o), (w_t, p_t) = (
+        onnx_side.embed_query_spans(LONG_TEXT, spans),
+        torch_side.embed_query_spans(LONG_TEXT, spans),
+    )
+    assert float(w_o @ w_t) > 0.99999 and _cos(p_o, p_t).min() > 0.99999
+    # The whole vector of the one pass is the windowed query vector, not a truncated one.
+    assert float(w_o @ onnx_side.embed_queries([LONG_TEXT])[0]) > 0.99999
+    # Sentences of the two halves stay apart (fire vs chemicals).
+    assert float(p_o[0] @ p_o[1]) > float(p_o[0] @ p_o[3])
+
+
+def test_onnx_runtime_serves_without_torch(e5_model_dir: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from pilotkg.settings import Settings;"
+        "from pilotkg.vectors.embedder import get_embedder;"
+        f"e = get_embedder(Settings(model_dir=Path({str(e5_model_dir)!r}), encoder_runtime='onnx'));"
+        "t = '森林防火无人机巡护。发现火点后自动定位并推送报警信息。' * 40;"
+        "e.embed_query_spans(t, [(0, 9), (9, len(t))]); e.embed_passages(['短文本', t]); e.embed_queries(['查询']);"
+        "sys.stdout.write(str(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers', "
+        "'transformers'))))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PILOTKG_")}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=env, timeout=300)
+    assert out.stdout.decode() == "[]"
+
+
+def test_concurrent_matches_share_encoder_calls(e5_model_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    emb = SentenceTransformerEmbedder(e5_model_dir, runtime="onnx", query_cache_size=0, batch_wait_ms=20)
+    texts = [f"第{i}个项目：在林区部署卫星遥感和无人机巡检。快速识别并准确定位火情{'，' * i}。" for i in range(12)]
+    spans = [[(0, 20), (20, len(t))] for t in texts]
+    alone = [emb.embed_query_spans(t, s) for t, s in zip(texts, spans, strict=True)]
+    assert emb._batcher is not None and set(emb._batcher.batches) == {1}
+    with ThreadPoolExecutor(12) as pool:
+        together = list(pool.map(emb.embed_query_spans, texts, spans))
+    # Padded rows of a batch give what each text gives alone.
+    for (w1, p1), (w2, p2) in zip(alone, together, strict=True):
+        assert float(w1 @ w2) > 0.99999 and _cos(p1, p2).min() > 0.99999
+    assert max(emb._batcher.batches) > 1
+
+
+def test_padded_batches_of_a_batch_axis_export_equal_one_by_one(e5_model_dir: Path, tmp_path: Path) -> None:
+    """A folder exported with a free batch axis (``pilotkg model build`` since 6 Dec) runs padded
+    batches; a folder exported before runs the sequences one by one. Same vectors either way."""
+    import onnx
+
+    folder = tmp_path / "e5"
+    folder.mkdir()
+    for item in e5_model_dir.iterdir():  # the same weights, without copying 470 MB
+        if item.name != "onnx":
+            (folder / item.name).symlink_to(item)
+    model = onnx.load(str(e5_model_dir / "onnx" / "encoder.onnx"))
+    for t in (*model.graph.input, *model.graph.output):
+        t.type.tensor_type.shape.dim[0].dim_param = "b"  # what the exporter now declares
+    (folder / "onnx").mkdir()
+    onnx.save(model, str(folder / "onnx" / "encoder.onnx"))
+    batched = SentenceTransformerEmbedder(folder, runtime="onnx", query_cache_size=0)
+    one_by_one = SentenceTransformerEmbedder(e5_model_dir, runtime="onnx", query_cache_size=0)
+    assert batched._layers is not None and batched._layers.batched
+    texts = [*SENTENCES, LONG_TEXT, LONG_TEXT[:700]]  # lengths from 4 to 930 tokens: padding and windows
+    assert _cos(batched.embed_passages(texts), one_by_one.embed_passages(texts)).min() > 0.99999
+    spans = [(0, 48), (48, 700), (1300, len(LONG_TEXT))]
+    (w1, p1), (w2, p2) = batched.embed_query_spans(LONG_TEXT, spans), one_by_one.embed_query_spans(LONG_TEXT, spans)
+    assert float(w1 @ w2) > 0.99999 and _cos(p1, p2).min() > 0.99999

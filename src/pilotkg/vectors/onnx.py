@@ -2,14 +2,16 @@
 
 A 300-character description is one pass of ~215 tokens through e5-small's 12 layers; on this
 machine's two cores ONNX Runtime runs that pass in ~80 ms where eager torch takes ~110-150 ms
-(README, Speed). The model stays the sentence-transformers folder: the tokenizer, the prompts, the
-word-embedding table and every batch encode (index build, coverage) go through it. Only the layers
-after the word-embedding lookup are exported, as ``onnx/encoder.onnx`` next to the weights
-(~90 MB instead of ~470 MB with the 250 002-row table, which torch already holds in memory).
+(README, Speed). The model stays the sentence-transformers folder. Only the layers after the
+word-embedding lookup are exported, as ``onnx/encoder.onnx`` next to the weights (~90 MB instead of
+~470 MB with the 250 037-row table). With this runtime nothing imports torch: the tokenizer is
+``tokenizers`` on the folder's ``tokenizer.json`` and the table is a read-only memory map of its rows
+in ``model.safetensors`` (:func:`word_embeddings`), so only the rows of tokens seen are paged in.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import warnings
@@ -29,8 +31,8 @@ def onnx_path(model_dir: Path) -> Path:
 
 
 def export_encoder(model_dir: Path) -> Path:
-    """Write ``onnx/encoder.onnx`` for the folder (inputs: ``inputs_embeds`` float32 [1, n, 384],
-    ``attention_mask`` int64 [1, n]; output: the last hidden state). Atomic: a half-written file
+    """Write ``onnx/encoder.onnx`` for the folder (inputs: ``inputs_embeds`` float32 [b, n, 384],
+    ``attention_mask`` int64 [b, n]; output: the last hidden state). Atomic: a half-written file
     never takes the final name. Imports torch, so it runs at set-up (``pilotkg model build``)."""
     import torch
     from transformers import BertModel
@@ -64,7 +66,11 @@ def export_encoder(model_dir: Path) -> Path:
                 tmp,
                 input_names=["inputs_embeds", "attention_mask"],
                 output_names=["hidden"],
-                dynamic_axes={"inputs_embeds": {1: "n"}, "attention_mask": {1: "n"}, "hidden": {1: "n"}},
+                dynamic_axes={
+                    "inputs_embeds": {0: "b", 1: "n"},
+                    "attention_mask": {0: "b", 1: "n"},
+                    "hidden": {0: "b", 1: "n"},
+                },
                 opset_version=OPSET,
                 dynamo=False,  # the TorchScript exporter needs no onnxscript and handles BertModel
             )
@@ -95,6 +101,7 @@ class OnnxLayers:
         # Same reasoning as OMP_WAIT_POLICY=PASSIVE for torch: spinning threads stall when another
         # process holds a core.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        self.threads = threads
         try:
             self._session: Any = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
@@ -112,3 +119,51 @@ class OnnxLayers:
             "attention_mask": np.ones((1, n), dtype=np.int64),
         }
         return np.asarray(self._session.run(None, feeds)[0][0])
+
+    @property
+    def batched(self) -> bool:
+        """Whether the graph takes several sequences per call: exports before 6 Dec fixed the batch to 1
+        (``pilotkg model build --force`` re-exports); those run the sequences one by one."""
+        return not isinstance(self._session.get_inputs()[0].shape[0], int)
+
+    def hidden_batch(self, embeds: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Last hidden states [b, n, dim] of padded sequences: word embeddings [b, n, dim] and the
+        attention mask [b, n] (1 for tokens, 0 for padding; padded rows equal their unpadded pass)."""
+        if not self.batched:
+            out = np.zeros(embeds.shape, dtype=np.float32)
+            for r in range(embeds.shape[0]):
+                n = int(mask[r].sum())
+                out[r, :n] = self.hidden(embeds[r, :n])
+            return out
+        feeds = {
+            "inputs_embeds": np.ascontiguousarray(embeds, dtype=np.float32),
+            "attention_mask": np.ascontiguousarray(mask, dtype=np.int64),
+        }
+        return np.asarray(self._session.run(None, feeds)[0])
+
+
+_SAFETENSORS_TYPES = {"F32": np.float32, "F16": np.float16}
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+
+def word_embeddings(model_dir: Path) -> np.ndarray:
+    """The word-embedding table of ``model.safetensors`` as a read-only memory map (no copy, no torch)."""
+    path = Path(model_dir) / "model.safetensors"
+    try:
+        with path.open("rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size))
+        entry = header[WORD_EMBEDDINGS]
+        begin, end = (int(x) for x in entry["data_offsets"])
+        dtype = np.dtype(_SAFETENSORS_TYPES[entry["dtype"]])
+        rows, dim = (int(x) for x in entry["shape"])
+        if end - begin != rows * dim * dtype.itemsize or path.stat().st_size < 8 + size + end:
+            raise ValueError(f"{WORD_EMBEDDINGS} does not fit the file")
+        table = np.memmap(path, dtype=dtype, mode="r", offset=8 + size + begin, shape=(rows, dim))
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ModelError(
+            f"cannot read the word embeddings in {path}: {exc}; rebuild it with `pilotkg model build --force`",
+            f"无法读取 {path} 中的词向量：{exc}；请运行 `pilotkg model build --force` 重新构建",
+            where=str(model_dir),
+        ) from exc
+    return table
