@@ -19,6 +19,7 @@ from pilotkg.settings import get_settings
 
 BASE = "https://w3id.org/pilotkg/"
 ONTOLOGY = BASE + "def#"
+SHAPES = BASE + "shapes#"  # the eligibility rules' generated SHACL shapes
 RESOURCE_BASE = get_settings().base_iri
 ID = RESOURCE_BASE + "id/"
 POLICY_GRAPH = BASE + "graph/policy"
@@ -142,3 +143,18 @@ def region(code: str) -> str:
 
 def dataset() -> str:
     return "dataset"
+
+
+def span(sha256: str, start: int, end: int) -> str:
+    """A span of the corpus text: the digest prefix keeps spans of different texts apart."""
+    return f"span/{sha256[:12]}-{start}-{end}"
+
+
+def distribution(name: str) -> str:
+    """A downloadable dump of the dataset (VoID/DCAT)."""
+    return f"distribution/{name}"
+
+
+def unit(code: str) -> str:
+    """A unit with no QUDT twin, in the pilotkg vocabulary (a full IRI, not a gid)."""
+    return ONTOLOGY + "unit-" + quote(code, safe="")

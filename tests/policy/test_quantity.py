@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pilotkg.errors import InputError
-from pilotkg.policy.quantity import Quantity, cn_number, compare, extract_quantities, fold, parse_threshold
+from pilotkg.policy.quantity import Quantity, compare, extract_quantities, parse_threshold
+from pilotkg.policy.text import cn_number, fold
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "2021-safety-emergency-pilot-notice.txt"
 

@@ -26,11 +26,12 @@ from pilotkg.graph.rdf import (
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
 from pilotkg.graph.store import GraphStore, QueryResult, SparqlLimits, Term, open_store, serialize_rdf
 from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
-from pilotkg.graph.vocabulary import PK, PREFIXES, add_standard_types, ontology_graph, regions_graph, shapes_graph
+from pilotkg.graph.vocabulary import PK, PKSH, PREFIXES, add_standard_types, ontology_graph, regions_graph, shapes_graph
 
 __all__ = [
     "DUMPS",
     "PK",
+    "PKSH",
     "PREFIXES",
     "RDF_OFFERS",
     "BuildSummary",

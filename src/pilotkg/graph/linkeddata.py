@@ -119,7 +119,7 @@ def describe_dataset(g: Graph, *, examples: list[URIRef], documents: list[URIRef
     add((publisher, RDF.type, FOAF.Organization))
     add((publisher, FOAF.name, Lit("pilotkg")))
     add((ds, DCTERMS.language, URIRef("http://id.loc.gov/vocabulary/iso639-1/zh")))
-    add((ds, DCTERMS.source, URIRef(iri.iri(f"source/{source_sha256[:12]}"))))
+    add((ds, DCTERMS.source, URIRef(iri.iri(iri.reference_file(source_sha256)))))
     for doc in documents:
         add((ds, VOID.rootResource, doc))
     add((ds, VOID.uriSpace, Lit(iri.ID)))
@@ -137,7 +137,7 @@ def describe_dataset(g: Graph, *, examples: list[URIRef], documents: list[URIRef
     add((ds, DCAT.accessService, service))
     for name, (_syntax, media) in DUMPS.items():
         url = URIRef(dump_url(name))
-        dist = URIRef(iri.iri(f"distribution/{name}"))
+        dist = URIRef(iri.iri(iri.distribution(name)))
         add((ds, VOID.dataDump, url))
         add((ds, DCAT.distribution, dist))
         add((dist, RDF.type, DCAT.Distribution))

@@ -89,11 +89,11 @@ SHA_PREFIX = 12
 
 def span_iri(sha256: str, start: int, end: int) -> str:
     """A text span's IRI: the corpus digest prefix keeps spans of different texts apart."""
-    return iri.iri(f"span/{sha256[:SHA_PREFIX]}-{start}-{end}")
+    return iri.iri(iri.span(sha256, start, end))
 
 
 def unit_iri(code: str) -> URIRef:
-    return UNIT[QUDT[code]] if code in QUDT else URIRef(iri.ONTOLOGY + "unit-" + quote(code, safe=""))
+    return UNIT[QUDT[code]] if code in QUDT else URIRef(iri.unit(code))
 
 
 def _dec(x: float) -> Lit:
@@ -108,9 +108,8 @@ class _Builder:
         self.g = Graph()
         for prefix, ns in PREFIXES.items():
             self.g.bind(prefix, ns, override=True)
-        short = corpus.sha256[:SHA_PREFIX]
-        self.source = URIRef(iri.iri(f"source/{short}"))
-        self.activity = URIRef(iri.iri(f"build/{short}"))
+        self.source = URIRef(iri.iri(iri.reference_file(corpus.sha256)))
+        self.activity = URIRef(iri.iri(iri.build_activity(corpus.sha256)))
         self.doc_ranges = [(d.span.start, d.span.end, URIRef(iri.iri(iri.document(d.id)))) for d in corpus.documents]
 
     def add(self, s: URIRef, p: URIRef, o: URIRef | Lit | None) -> None:

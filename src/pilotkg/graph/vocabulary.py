@@ -12,6 +12,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDFS, SKOS
 from pilotkg import iri
 
 PK = Namespace(iri.ONTOLOGY)
+PKSH = Namespace(iri.SHAPES)
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
 OA = Namespace("http://www.w3.org/ns/oa#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -37,7 +38,7 @@ PREFIXES: dict[str, str] = {
     "dcat": str(DCAT),
     "foaf": str(FOAF),
 }
-ONTOLOGY_IRI = "https://w3id.org/pilotkg/def"
+ONTOLOGY_IRI = iri.ONTOLOGY.rstrip("#")
 
 
 def ontology_graph(name: str = "pilotkg.ttl") -> Graph:

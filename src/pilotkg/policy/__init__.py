@@ -1,4 +1,5 @@
-"""pilotkg.policy"""
+"""The policy text: the typed model (:mod:`.base`), Chinese text handling (:mod:`.text`, the only
+module that does it), the parser (:mod:`.corpus`), atomic requirements and quantities."""
 
 from pilotkg.policy.applyinfo import ApplyInfo, apply_info
 from pilotkg.policy.base import Article, Corpus, Direction, Group, PolicyDocument, Requirement, Rule, RuleKind, Span
@@ -13,17 +14,22 @@ from pilotkg.policy.quantity import (
     nearest_word,
 )
 from pilotkg.policy.text import (
+    CN_NUMERALS,
     Heading,
     MappedText,
     Sentence,
     Tokenizer,
     bm25_doc_vector,
     bm25_query_vector,
+    cn_int,
+    cn_number,
     display_text,
     domain_terms_from,
+    fold,
     has_content,
     headings,
     is_negated,
+    nfkc,
     normalize_mapped,
     prepare_query,
     split_clauses,
@@ -32,6 +38,7 @@ from pilotkg.policy.text import (
 )
 
 __all__ = [
+    "CN_NUMERALS",
     "UNITS",
     "ApplyInfo",
     "Article",
@@ -51,10 +58,13 @@ __all__ = [
     "apply_info",
     "bm25_doc_vector",
     "bm25_query_vector",
+    "cn_int",
+    "cn_number",
     "compare",
     "display_text",
     "domain_terms_from",
     "extract_quantities",
+    "fold",
     "has_content",
     "headings",
     "is_negated",
@@ -62,6 +72,7 @@ __all__ = [
     "load_corpus",
     "measures_event_interval",
     "nearest_word",
+    "nfkc",
     "normalize_mapped",
     "prepare_query",
     "split_clauses",

@@ -33,32 +33,16 @@ from pilotkg.policy.base import (
 )
 from pilotkg.policy.quantity import Quantity, extract_quantities, parse_threshold
 from pilotkg.policy.requirements import section_pieces
-from pilotkg.policy.text import MappedText, normalize_mapped
-
-CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_NUM = "零〇一二两三四五六七八九十百"
+from pilotkg.policy.text import CN_NUMERALS, MappedText, cn_int, normalize_mapped
 
 # Outline numbering styles, matched on normalised text (full-width brackets are ASCII by then).
 STYLES: dict[str, re.Pattern[str]] = {
-    "cn_dun": re.compile(rf"^([{_CN_NUM}]+)、\s*"),
-    "cn_paren": re.compile(rf"^\(([{_CN_NUM}]+)\)\s*"),
+    "cn_dun": re.compile(rf"^([{CN_NUMERALS}]+)、\s*"),
+    "cn_paren": re.compile(rf"^\(([{CN_NUMERALS}]+)\)\s*"),
     "ar_paren": re.compile(r"^\((\d{1,2})\)\s*"),
     "ar_dot": re.compile(r"^(\d{1,2})\s*[.、](?!\d)\s*"),
-    "part": re.compile(rf"^第([{_CN_NUM}\d]+)(?:部分|类|方面)\s*[:、.]?\s*"),
-    "direction": re.compile(rf"^(?:重点)?方向\s*([{_CN_NUM}\d]+)\s*[:、.]?\s*"),
+    "part": re.compile(rf"^第([{CN_NUMERALS}\d]+)(?:部分|类|方面)\s*[:、.]?\s*"),
+    "direction": re.compile(rf"^(?:重点)?方向\s*([{CN_NUMERALS}\d]+)\s*[:、.]?\s*"),
 }
 SECTION_LABELS = {
     "应用成效": "effect",
@@ -75,31 +59,11 @@ _SECTION = re.compile(
 )
 _ATTACHMENT = re.compile(r"^附件\s*(\d*)\s*$")
 _DOC_NUMBER = re.compile(r"^\(?([^\s()]{2,12}〔\d{4}〕\s*\d+\s*号)\)?$")
-_ARTICLE = re.compile(rf"^第([{_CN_NUM}]+)条\s*")
-_DEADLINE = re.compile(rf"第([{_CN_NUM}\d]+)批[^。;]*?截止日期为\s*(\d{{4}})年(\d{{1,2}})月(\d{{1,2}})日")
+_ARTICLE = re.compile(rf"^第([{CN_NUMERALS}]+)条\s*")
+_DEADLINE = re.compile(rf"第([{CN_NUMERALS}\d]+)批[^。;]*?截止日期为\s*(\d{{4}})年(\d{{1,2}})月(\d{{1,2}})日")
 _PHONE = r"\d{3,4}-\d{7,8}"
 _CONTACT_PERSON = re.compile(rf"^([\u4e00-\u9fff]{{2,4}})\s*({_PHONE})\s*(\S+)$")
 _CONTACT_SERVICE = re.compile(rf"^([^:]{{2,20}}):\s*(\S+?)\s*({_PHONE})$")
-
-
-def cn_int(s: str) -> int:
-    """Chinese or Arabic integer numeral → int (一 … 九十九, 一百…)."""
-    s = s.strip()
-    if s.isdigit():
-        return int(s)
-    total, cur = 0, 0
-    for ch in s:
-        if ch in CN_DIGITS:
-            cur = CN_DIGITS[ch]
-        elif ch == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        elif ch == "百":
-            total += (cur or 1) * 100
-            cur = 0
-        else:
-            raise ValueError(s)
-    return total + cur
 
 
 @dataclass(frozen=True)
@@ -468,16 +432,16 @@ def _validity(articles: list[Article]) -> Quantity | None:
 
 # Rules the notice states: (kind, pattern). Numbers are read from the text, never assumed.
 _RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("lead_units", re.compile(rf"牵头单位\s*([{_CN_NUM}\d]+)\s*家")),
-    ("max_partners", re.compile(rf"联合单位(?:不超过|最多|不多于)\s*([{_CN_NUM}\d]+)\s*家")),
+    ("lead_units", re.compile(rf"牵头单位\s*([{CN_NUMERALS}\d]+)\s*家")),
+    ("max_partners", re.compile(rf"联合单位(?:不超过|最多|不多于)\s*([{CN_NUMERALS}\d]+)\s*家")),
     ("no_single_enterprise", re.compile(r"单一企业申报[^。;]*?不予受理")),
     ("legal_entity", re.compile(r"参与申报的单位应为[^。]*?企业")),
     (
         "max_projects_per_lead",
-        re.compile(rf"每个牵头单位[^。;,]*?(?:最多|不超过)(?:申报)?\s*([{_CN_NUM}\d]+)\s*个项目"),
+        re.compile(rf"每个牵头单位[^。;,]*?(?:最多|不超过)(?:申报)?\s*([{CN_NUMERALS}\d]+)\s*个项目"),
     ),
-    ("directions_per_project", re.compile(rf"每个项目[^。;]*?([{_CN_NUM}\d]+)\s*个[^。;]*?方向")),
-    ("max_recommended_per_direction_region", re.compile(rf"每个方向(?:不超过|最多)\s*([{_CN_NUM}\d]+)\s*个")),
+    ("directions_per_project", re.compile(rf"每个项目[^。;]*?([{CN_NUMERALS}\d]+)\s*个[^。;]*?方向")),
+    ("max_recommended_per_direction_region", re.compile(rf"每个方向(?:不超过|最多)\s*([{CN_NUMERALS}\d]+)\s*个")),
     ("characteristics", re.compile(r"具备((?:[\u4e00-\u9fff]{2,6}性、)+[\u4e00-\u9fff]{2,6}性)等特点")),
     ("business_models", re.compile(r"((?:“[^”]*\+[^”]*”)+)")),
 ]

@@ -15,13 +15,12 @@ is the caller's decision; each quantity carries ``context_before``/``context_aft
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import Literal
 
-import opencc
 from pydantic import BaseModel, ConfigDict
 
 from pilotkg.errors import InputError
+from pilotkg.policy.text import cn_number, fold
 
 Dimension = Literal["duration", "length", "ratio", "count", "frequency"]
 Comparator = Literal["lt", "le", "gt", "ge", "eq", "approx", "range"]
@@ -146,10 +145,6 @@ IDIOMS = ("最后一公里", "一次性")  # set phrases that only look like qua
 _PREFIX_WORDS = sorted(PREFIXES, key=len, reverse=True)  # longest first: 不少于 before 少于
 _SUFFIX_WORDS = sorted(SUFFIXES, key=len, reverse=True)
 
-_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_BIG = {"万": 10_000, "亿": 100_000_000}
-
 
 class Quantity(BaseModel):
     """A quantity as written, and the interval it denotes: ``low``/``high`` are in ``base_unit``
@@ -188,53 +183,6 @@ class Quantity(BaseModel):
 
 def _fmt(x: float | None) -> str:
     return "∞" if x is None else f"{x:g}"
-
-
-_T2S = opencc.OpenCC("t2s")
-
-
-@cache
-def _fold_char(c: str) -> str:
-    if "\uff01" <= c <= "\uff5e":
-        return chr(ord(c) - 0xFEE0)
-    if c in "\u3000\u00a0":
-        return " "
-    if c in "〜–—‐−":
-        return "-" if c != "〜" else "~"
-    simplified = _T2S.convert(c)
-    return simplified if len(simplified) == 1 else c  # keep offsets: one char in, one char out
-
-
-def fold(text: str) -> str:
-    """Full-width → ASCII and traditional → simplified, character by character (same length)."""
-    return "".join(_fold_char(c) for c in text)
-
-
-def cn_number(s: str) -> float | None:
-    """Parse an Arabic or Chinese numeral: 30, ３０, 1.5, 十二, 一百零五, 两千, 二〇二一, 半, 一个半."""
-    s = fold(s).strip()
-    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", s):
-        return float(s)
-    if s == "半":
-        return 0.5
-    if len(s) > 1 and s.endswith("半"):
-        whole = cn_number(s[:-1].removesuffix("个"))
-        return None if whole is None else whole + 0.5
-    if not s or any(c not in _CN_DIGITS and c not in _CN_UNITS and c not in _CN_BIG for c in s):
-        return None
-    if all(c in _CN_DIGITS for c in s):  # positional digits, as in a year: 二〇二一
-        return float("".join(str(_CN_DIGITS[c]) for c in s))
-    total = section = digit = 0
-    for c in s:
-        if c in _CN_DIGITS:
-            digit = _CN_DIGITS[c]
-        elif c in _CN_UNITS:
-            section += (digit or 1) * _CN_UNITS[c]  # 十二: a leading 十 means 一十
-            digit = 0
-        else:
-            total += (section + digit) * _CN_BIG[c]
-            section = digit = 0
-    return float(total + section + digit)
 
 
 def _alternation(words: list[str]) -> str:

@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import jieba
 import opencc
@@ -158,6 +158,11 @@ def has_content(text: str) -> bool:
     """True if ``text`` has at least one letter or digit: whitespace, zero-width characters, NUL and
     other controls or punctuation alone are not a text to match or store."""
     return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+def nfkc(text: str) -> str:
+    """Unicode NFKC: full-width letters, digits and brackets to their ASCII forms (for names and codes)."""
+    return unicodedata.normalize("NFKC", text)
 
 
 def normalize(text: str) -> str:
@@ -427,3 +432,63 @@ def bm25_doc_vector(tokens: Sequence[str], avg_len: float) -> tuple[list[int], l
 def bm25_query_vector(tokens: Sequence[str]) -> tuple[list[int], list[float]]:
     ids = sorted({token_id(t) for t in tokens})
     return ids, [1.0] * len(ids)
+
+
+# --- numerals and character folding (quantities, outline numbering, clause references) -------------
+
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+CN_NUMERALS = "零〇一二两三四五六七八九十百"  # a regex character class of outline numbers (一、 （八） 第十条)
+
+
+@cache
+def _fold_char(c: str) -> str:
+    if "\uff01" <= c <= "\uff5e":
+        return chr(ord(c) - 0xFEE0)
+    if c in "\u3000\u00a0":
+        return " "
+    if c in "〜–—‐−":
+        return "-" if c != "〜" else "~"
+    simplified: str = _t2s().convert(c)
+    return simplified if len(simplified) == 1 else c  # keep offsets: one char in, one char out
+
+
+def fold(text: str) -> str:
+    """Full-width → ASCII and traditional → simplified, character by character (same length)."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def cn_number(s: str) -> float | None:
+    """Parse an Arabic or Chinese numeral: 30, ３０, 1.5, 十二, 一百零五, 两千, 二〇二一, 半, 一个半."""
+    s = fold(s).strip()
+    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", s):
+        return float(s)
+    if s == "半":
+        return 0.5
+    if len(s) > 1 and s.endswith("半"):
+        whole = cn_number(s[:-1].removesuffix("个"))
+        return None if whole is None else whole + 0.5
+    if not s or any(c not in _CN_DIGITS and c not in _CN_UNITS and c not in _CN_BIG for c in s):
+        return None
+    if all(c in _CN_DIGITS for c in s):  # positional digits, as in a year: 二〇二一
+        return float("".join(str(_CN_DIGITS[c]) for c in s))
+    total = section = digit = 0
+    for c in s:
+        if c in _CN_DIGITS:
+            digit = _CN_DIGITS[c]
+        elif c in _CN_UNITS:
+            section += (digit or 1) * _CN_UNITS[c]  # 十二: a leading 十 means 一十
+            digit = 0
+        else:
+            total += (section + digit) * _CN_BIG[c]
+            section = digit = 0
+    return float(total + section + digit)
+
+
+def cn_int(s: str) -> int:
+    """A Chinese or Arabic integer numeral of an outline (一 … 九十九, 一百…) → int; ValueError otherwise."""
+    value = cn_number(s)
+    if value is None or value != int(value):
+        raise ValueError(s)
+    return int(value)

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from datetime import date
 from typing import Annotated, Literal, get_args
@@ -23,7 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pilotkg.matching import CoverageReport, Status
-from pilotkg.policy import has_content, split_sentences
+from pilotkg.policy import has_content, nfkc, split_sentences
 from pilotkg.projects.regions import credit_code_problem, find_region
 
 UnitType = Literal["装备制造企业", "软件企业", "服务提供商", "用户单位", "金融保险机构", "other"]
@@ -73,7 +72,7 @@ def _err(en: str, zh: str) -> PydanticCustomError:
 
 def _clean(v: object) -> object:
     # Names are identities (the organisation IRI is their digest): one spelling per name.
-    return " ".join(unicodedata.normalize("NFKC", v).split()) if isinstance(v, str) else v
+    return " ".join(nfkc(v).split()) if isinstance(v, str) else v
 
 
 def _safe_id(v: str) -> str:
@@ -113,7 +112,7 @@ def _region(v: object) -> object:
 def _credit_code(v: object) -> object:
     if not isinstance(v, str):
         return v
-    code = "".join(unicodedata.normalize("NFKC", v).split()).upper()
+    code = "".join(nfkc(v).split()).upper()
     if not code:
         return None
     if problem := credit_code_problem(code):
@@ -138,7 +137,7 @@ class Unit(BaseModel):
     @classmethod
     def _type_alias(cls, v: object) -> object:
         if isinstance(v, str):
-            key = " ".join(re.sub(r"[_\-]", " ", unicodedata.normalize("NFKC", v).lower()).split())
+            key = " ".join(re.sub(r"[_\-]", " ", nfkc(v).lower()).split())
             return v.strip() if v.strip() in UNIT_TYPES else _UNIT_ALIASES.get(key, v)
         return v
 

@@ -31,7 +31,6 @@ milliseconds per node and Oxigraph in well under one.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,18 +38,17 @@ import pyoxigraph as ox
 import pyshacl
 from oxrdflib import OxigraphStore
 from pydantic import BaseModel
-from rdflib import RDF, Graph, Namespace, URIRef
+from rdflib import RDF, Graph, URIRef
 from rdflib import Literal as Lit
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import SH, SKOS
 from rdflib.term import Node
 
 from pilotkg import iri
-from pilotkg.policy import Corpus, PolicyDocument, Rule, RuleKind
+from pilotkg.graph import PK, PKSH
+from pilotkg.policy import CN_NUMERALS, Corpus, PolicyDocument, Rule, RuleKind, nfkc
 from pilotkg.projects.regions import issuing_region, region_named
 
-PK = Namespace(iri.ONTOLOGY)
-PKSH = Namespace("https://w3id.org/pilotkg/shapes#")
 CHECKED_KINDS: tuple[RuleKind, ...] = (
     "lead_units",
     "max_partners",
@@ -75,7 +73,6 @@ CHECKED_PREDICATES = (
     PK.region,
     PK.recommended,
 )
-_CN_NUM = "一二三四五六七八九十"
 
 
 class RuleRef(BaseModel):
@@ -225,9 +222,9 @@ def _ref(rule: Rule, titles: dict[str, str], limit: str, policy_text: str | None
 def _clause_at(text: str, offset: int) -> str:
     """The outline clause of the line holding ``offset``, in the parser's style: 三、（四）申报截止时间."""
     lines = text[:offset].split("\n")
-    here = unicodedata.normalize("NFKC", lines[-1] + text[offset:].split("\n", 1)[0]).strip()
-    sub = re.match(rf"^\(([{_CN_NUM}]+)\)\s*([^。.:：]+)", here)
-    top = next((m.group(1) for ln in reversed(lines[:-1]) if (m := re.match(rf"^\s*([{_CN_NUM}]+、)", ln))), "")
+    here = nfkc(lines[-1] + text[offset:].split("\n", 1)[0]).strip()
+    sub = re.match(rf"^\(([{CN_NUMERALS}]+)\)\s*([^。.:：]+)", here)
+    top = next((m.group(1) for ln in reversed(lines[:-1]) if (m := re.match(rf"^\s*([{CN_NUMERALS}]+、)", ln))), "")
     if not sub:
         return top or here[:20]
     return f"{top}（{sub.group(1)}）{sub.group(2).strip()}"

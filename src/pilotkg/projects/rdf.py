@@ -24,7 +24,7 @@ from rdflib.namespace import DCTERMS, ORG, SKOS
 
 from pilotkg import iri
 from pilotkg.errors import InputError, NotFoundError
-from pilotkg.graph import add_quantity
+from pilotkg.graph import PK, add_quantity
 from pilotkg.matching import Status
 from pilotkg.policy import Corpus, extract_quantities
 from pilotkg.projects.base import CoverageDetail, Enrichment, ProjectIn, ProjectOut, Unit
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("pilotkg.projects")
 
 
-PK = Namespace(iri.ONTOLOGY)
 OA = Namespace("http://www.w3.org/ns/oa#")
 UNIT_TYPE_IRI: dict[str, URIRef] = {
     "装备制造企业": PK.EquipmentManufacturer,

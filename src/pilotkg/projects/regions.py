@@ -9,7 +9,6 @@ GB 32100-2015) are checked here too: 18 characters of the code's alphabet and it
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -17,6 +16,7 @@ from rdflib import Literal
 from rdflib.namespace import SKOS
 
 from pilotkg.graph import PK, regions_graph
+from pilotkg.policy import nfkc
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Region:
 
 
 def _key(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    return "".join(nfkc(text).split()).casefold()
 
 
 @cache
