@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import pyoxigraph as ox
+from pydantic import ValidationError
 
 from pilotkg import iri
 from pilotkg.errors import AccessDenied, NotFoundError, PilotkgError, ServiceBusy, ShapeViolation, StoreError
@@ -67,6 +68,7 @@ from pilotkg.projects import (
     ImportProgress,
     ImportReport,
     ProjectIn,
+    ProjectInputError,
     ProjectOut,
     RuleSet,
     SimilarFilters,
@@ -486,19 +488,22 @@ class Pilot:
             dates.setdefault(b, r.limit)  # the earliest deadline of the batch: valid under every notice
         when = submitted or (date.fromisoformat(dates[batch]) if batch in dates else date.today())
         chosen = list(directions) or [self.corpus.directions[0].number]
-        project = ProjectIn.model_validate(
-            {
-                "id": "precheck",
-                "name": "预检 / pre-check",
-                "description": "（预检，不存储 / pre-check, not stored）",
-                "direction": chosen,
-                "lead_unit": lead_unit,
-                "partners": list(partners),
-                "region": region,
-                "batch": batch,
-                "submitted": when,
-            }
-        )
+        try:
+            project = ProjectIn.model_validate(
+                {
+                    "id": "precheck",
+                    "name": "预检 / pre-check",
+                    "description": "（预检，不存储 / pre-check, not stored）",
+                    "direction": chosen,
+                    "lead_unit": lead_unit,
+                    "partners": list(partners),
+                    "region": region,
+                    "batch": batch,
+                    "submitted": when,
+                }
+            )
+        except ValidationError as exc:  # e.g. an unknown region: a located 422, not a 500
+            raise ProjectInputError.of(exc, "precheck") from exc
         report = precheck_projects(self.corpus, [project], rules=self.rules)
         for v in report.violations:  # one form, not a project: no placeholder id in the messages
             v.message_zh = v.message_zh.removeprefix(f"项目 {project.id}：")

@@ -418,3 +418,12 @@ def test_consortium_precheck_uses_the_import_rules_and_stores_nothing(client: Te
     assert_bilingual(bad.json(), "invalid_input")
     after = client.post("/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}).text
     assert before == after  # nothing was stored
+
+
+def test_precheck_of_an_unknown_region_is_a_located_422(client: TestClient) -> None:
+    # found by schemathesis: the form's values go through the project model, whose refusal is the user's
+    body = {"batch": 1, "lead_unit": {"name": "测试单位", "type": "用户单位"}, "region": "0"}
+    resp = client.post("/api/projects/precheck", json=body)
+    assert resp.status_code == 422, resp.text
+    assert_bilingual(resp.json(), "invalid_input")
+    assert resp.json()["where"].startswith("precheck")

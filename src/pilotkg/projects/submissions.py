@@ -75,6 +75,11 @@ class ProjectInputError(InputError):
         )
         self.report = report
 
+    @classmethod
+    def of(cls, exc: ValidationError, source: str) -> ProjectInputError:
+        """A project built from a form or a request (not a file) that fails the model."""
+        return cls(InputReport(file=source, rows=1, errors=_row_errors(exc, source, 1)))
+
 
 _ZH = {
     "missing": "缺少必填字段",
