@@ -26,7 +26,16 @@ from pilotkg.graph.rdf import (
 from pilotkg.graph.sparql import example_queries, example_query, format_table, is_update, run_query
 from pilotkg.graph.store import GraphStore, QueryResult, SparqlLimits, Term, open_store, serialize_rdf
 from pilotkg.graph.validation import ValidationIssue, ValidationReport, validate
-from pilotkg.graph.vocabulary import PK, PKSH, PREFIXES, add_standard_types, ontology_graph, regions_graph, shapes_graph
+from pilotkg.graph.vocabulary import (
+    PK,
+    PKSH,
+    PREFIXES,
+    add_standard_types,
+    ontology_graph,
+    regions_graph,
+    shapes_graph,
+    thesaurus_graph,
+)
 
 __all__ = [
     "DUMPS",
@@ -67,6 +76,7 @@ __all__ = [
     "serialize_as",
     "serialize_rdf",
     "shapes_graph",
+    "thesaurus_graph",
     "to_jsonld",
     "validate",
     "void_query",

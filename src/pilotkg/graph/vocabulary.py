@@ -48,8 +48,9 @@ def ontology_graph(name: str = "pilotkg.ttl") -> Graph:
 
 def thesaurus_graph() -> Graph:
     """The domain thesaurus (means, quantity roles, write-up sections) and the other safety domains, as SKOS."""
-    g = _load_packaged("thesaurus.ttl")
-    g += _load_packaged("domains.ttl")
+    g = Graph()
+    for name in ("thesaurus.ttl", "domains.ttl"):  # relative IRIs, resolved under the resource base
+        g.parse(data=_packaged_text(name), format="turtle", publicID=iri.ID)
     return g
 
 

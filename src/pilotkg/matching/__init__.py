@@ -46,7 +46,7 @@ from pilotkg.matching.search import (
     search,
     tokenizer_for,
 )
-from pilotkg.matching.thesaurus import Thesaurus, load_thesaurus, thesaurus_graph
+from pilotkg.matching.thesaurus import Thesaurus, load_thesaurus
 
 __all__ = [
     "CAPABILITY_FEATURES",
@@ -92,6 +92,5 @@ __all__ = [
     "requirement_vectors",
     "scenario_vectors",
     "search",
-    "thesaurus_graph",
     "tokenizer_for",
 ]

@@ -13,14 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from pilotkg import iri
-
-THESAURUS_FILES = ("thesaurus.ttl", "domains.ttl")
+from pilotkg.graph import thesaurus_graph
 
 
 @dataclass(frozen=True)
@@ -95,15 +93,6 @@ def _lit(g: Graph, s: URIRef, p: URIRef, lang: str) -> str:
         if isinstance(o, Literal) and o.language == lang:
             return str(o)
     return ""
-
-
-def thesaurus_graph() -> Graph:
-    """The packaged thesaurus and domain schemes as one RDF graph (what the policy graph also holds)."""
-    g = Graph()
-    folder = resources.files("pilotkg.ontology")
-    for name in THESAURUS_FILES:
-        g.parse(data=folder.joinpath(name).read_text(encoding="utf-8"), format="turtle")
-    return g
 
 
 @cache
