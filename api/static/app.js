@@ -360,11 +360,13 @@
     const artBox = $('#browse-articles');
     artBox.replaceChildren();
     for (const a of articles) {
+      // the article as the corpus writes it (，（） and its paragraphs); `text` is the matching form
+      const shown = a.display || a.text;
       artBox.append(el('details', { class: 'item', id: `article-${a.number}` },
         el('summary', {}, el('span', { class: 'num', text: a.label })),
-        el('div', { class: 'content' }, el('p', { text: a.text }))));
+        el('div', { class: 'content' }, ...shown.split('\n').map((para) => el('p', { text: para })))));
       const summary = artBox.lastElementChild.firstElementChild;
-      summary.append(a.text.slice(0, 28) + (a.text.length > 28 ? '…' : ''));
+      summary.append(shown.slice(0, 28) + (shown.length > 28 ? '…' : ''));
     }
     await loadScenarios();
   }
