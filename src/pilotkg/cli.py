@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from rich.table import Table
 from pilotkg.errors import InputError, PilotkgError
 from pilotkg.graph import format_table
 from pilotkg.service import Pilot
-from pilotkg.settings import Settings, get_settings
+from pilotkg.settings import Settings, get_settings, quiet_third_party
 
 EXIT_CODES = (
     "Exit codes / 退出码: 0 ok · 1 other error · 2 bad input (text, file, option) · 3 corpus cannot be parsed · "
@@ -107,9 +106,7 @@ def _settings() -> Settings:
 def _quiet() -> None:
     """Silence the loading messages of third-party libraries (transformers' progress bars, jieba's
     dictionary messages); ``--verbose`` keeps them. Set before those libraries are first used."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' tqdm bars follow this
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("TQDM_DISABLE", "1")
+    quiet_third_party()
     # jieba's own logger ("jieba", set to DEBUG when jieba is imported, which pilotkg.policy has done
     # by now) writes "Building prefix dict…" to stderr.
     for name in ("jieba", "transformers", "sentence_transformers", "huggingface_hub"):

@@ -119,3 +119,11 @@ def prepare_openmp(settings: Settings) -> None:
     the environment wins."""
     if "torch" not in sys.modules:
         os.environ.setdefault("OMP_WAIT_POLICY", settings.omp_wait_policy)
+
+
+def quiet_third_party() -> None:
+    """Ask transformers and tqdm (through the variables they read) not to print loading progress; an
+    explicit value in the environment wins. Environment access stays in this module."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' tqdm bars follow this
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TQDM_DISABLE", "1")
