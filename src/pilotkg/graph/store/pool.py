@@ -118,8 +118,8 @@ def _serve(conn: Connection, path: str) -> None:
     try:
         store = _warm_up(path)
         conn.send("ready")
-    except Exception:
-        conn.send("failed")
+    except Exception as exc:  # any failure to open: the parent refuses the worker and logs why
+        conn.send(f"failed: {type(exc).__name__}: {exc}"[:500])
         return
     while True:
         try:
@@ -201,10 +201,12 @@ class QueryPool:
     def _start(self, w: _Worker | None = None) -> None:
         """Wait for a (new) worker to be warm, then make it available."""
         w = w or self._spawn()
-        ready = False
+        answer: object = "no answer"
         with contextlib.suppress(EOFError, OSError):
-            ready = w.conn.poll(WORKER_START_S) and w.conn.recv() == "ready"
-        if not ready:
+            if w.conn.poll(WORKER_START_S):
+                answer = w.conn.recv()
+        if answer != "ready":
+            log.error("a query worker could not open the store: %s", answer)  # paths stay in the log
             w.stop()
             raise StoreError("a query worker could not open the store", "查询进程无法打开存储", where="query workers")
         with self._lock:
