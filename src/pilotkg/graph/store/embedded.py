@@ -33,7 +33,7 @@ from pilotkg.graph.store.base import (
     syntax_error,
     timeout_error,
 )
-from pilotkg.graph.store.pool import Job, QueryPool, open_read_only, run_job
+from pilotkg.graph.store.pool import Job, QueryPool, open_read_only, query_dataset, run_job
 
 if TYPE_CHECKING:
     import rdflib
@@ -143,18 +143,12 @@ class EmbeddedStore(SparqlUpdates):
         self, sparql: str, *, timeout_s: float | None = None, named_graphs: Sequence[str] | None = None
     ) -> QueryResult:
         store = self.store
-        kwargs: dict[str, Any]
-        if named_graphs is None:
-            kwargs = {"use_default_graph_as_union": True}
-        else:  # the protocol dataset replaces any FROM / FROM NAMED of the query
-            graphs = [ox.NamedNode(g) for g in named_graphs]
-            kwargs = {"default_graph": graphs, "named_graphs": graphs}
 
         def run(cancel: threading.Event | None) -> QueryResult:
             t0 = time.perf_counter()
             try:
-                res = store.query(sparql, **kwargs)
-                return materialize(res, cancel, t0)
+                # the protocol dataset replaces any FROM / FROM NAMED of the query
+                return query_dataset(store, sparql, named_graphs, lambda res: materialize(res, cancel, t0))
             except SyntaxError as exc:
                 raise syntax_error(str(exc)) from exc
             except OSError as exc:

@@ -20,7 +20,7 @@ import multiprocessing as mp
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -76,11 +76,36 @@ class Job:
     priority: bool = False  # may use the worker kept free for token holders
 
 
-def _dataset(named_graphs: list[str] | None) -> dict[str, Any]:
+UNION_DATASET: dict[str, Any] = {"use_default_graph_as_union": True}
+
+
+def covers_store(store: ox.Store, named_graphs: Sequence[str]) -> bool:
+    """Whether a dataset of ``named_graphs`` is the whole store: every named graph of the store is among
+    them and the store's own default graph is empty."""
+    allowed = set(named_graphs)
+    if any(g.value not in allowed for g in store.named_graphs() if isinstance(g, ox.NamedNode)):
+        return False
+    return next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is None
+
+
+def query_dataset(
+    store: ox.Store, text: str, named_graphs: Sequence[str] | None, read: Callable[[Any], QueryResult]
+) -> QueryResult:
+    """``text`` over the dataset of ``named_graphs`` (None: every graph; default graph = their union).
+
+    Oxigraph evaluates patterns over its union default graph about 1.4–2× faster than over an explicit
+    list of graphs (reviewer queries at 20 000 projects: 94 vs 134 ms, 24 vs 53 ms), so when the list
+    covers the whole store, which is the same dataset, the union is asked for. A graph the caller may
+    not see could be created while the query runs; the check is repeated after it (graphs are only
+    ever added by imports), and the query is run again on the explicit dataset if one appeared."""
     if named_graphs is None:
-        return {"use_default_graph_as_union": True}
+        return read(store.query(text, **UNION_DATASET))
+    if covers_store(store, named_graphs):
+        result = read(store.query(text, **UNION_DATASET))
+        if covers_store(store, named_graphs):
+            return result
     graphs = [ox.NamedNode(g) for g in named_graphs]
-    return {"default_graph": graphs, "named_graphs": graphs}
+    return read(store.query(text, default_graph=graphs, named_graphs=graphs))
 
 
 def run_job(store: ox.Store, job: Job, cancel: threading.Event | None = None) -> QueryResult:
@@ -91,12 +116,11 @@ def run_job(store: ox.Store, job: Job, cancel: threading.Event | None = None) ->
     try:
         # The result iterator is thread-bound: handed over without a local reference, so an exception's
         # frames never keep it alive for another thread to drop.
-        return materialize(
-            store.query(text, **_dataset(job.named_graphs)),
-            cancel,
-            t0,
-            max_rows=job.max_rows,
-            max_bytes=job.max_bytes,
+        return query_dataset(
+            store,
+            text,
+            job.named_graphs,
+            lambda solutions: materialize(solutions, cancel, t0, max_rows=job.max_rows, max_bytes=job.max_bytes),
         )
     except SyntaxError as exc:
         raise syntax_error(str(exc)) from exc
