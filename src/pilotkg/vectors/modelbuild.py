@@ -29,6 +29,7 @@ import numpy as np
 from pilotkg.errors import ModelError
 from pilotkg.settings import Settings
 from pilotkg.vectors.onnx import export_encoder, onnx_path
+from pilotkg.vectors.pieces import pieces_path, write_pieces_model
 from pilotkg.vectors.q4file import (
     ParsedBin,
     bert_state_dict,
@@ -354,6 +355,9 @@ def build_model(
         if not onnx_path(out_dir).is_file():  # a folder built before the ONNX runtime existed
             say(f"exporting the encoder layers to {onnx_path(out_dir)}")
             export_encoder(out_dir)
+        if not pieces_path(out_dir).is_file():  # a folder built before the SentencePiece tokenizer
+            say(f"writing {pieces_path(out_dir)}")
+            write_pieces_model(out_dir / "tokenizer.json", pieces_path(out_dir))
         say(f"{out_dir} is up to date ({existing['source']})")
         return out_dir
     _refuse_foreign_folder(out_dir)
@@ -386,6 +390,8 @@ def build_model(
         _write_folder(parsed, tokenizer_json, tmp, manifest, say, where)
         say("exporting the encoder layers for ONNX Runtime")
         export_encoder(tmp)
+        say("writing the tokenizer as a SentencePiece model")
+        write_pieces_model(tmp / "tokenizer.json", pieces_path(tmp))
         _swap_into_place(tmp, out_dir, sha)
     finally:
         if tmp.exists():
