@@ -78,6 +78,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{field} 过长：最多 {max_length} 个字符",
     ),
     "blank_text": ("{field} must not be blank", "{field} 不能只包含空白字符"),
+    "string_unicode": (
+        "{field} must be valid Unicode (no lone surrogate code points such as \\ud800)",
+        "{field} 须为有效的 Unicode 文本（不得含 \\ud800 之类的单独代理码位）",
+    ),
+    "invalid_unicode": (
+        "{field} must be valid Unicode (no lone surrogate code points such as \\ud800)",
+        "{field} 须为有效的 Unicode 文本（不得含 \\ud800 之类的单独代理码位）",
+    ),
     "greater_than_equal": ("{field} must be at least {ge}", "{field} 不能小于 {ge}"),
     "less_than_equal": ("{field} must be at most {le}", "{field} 不能大于 {le}"),
     "int_parsing": ("{field} must be an integer", "{field} 须为整数"),

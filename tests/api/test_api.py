@@ -210,6 +210,16 @@ def test_bad_match_input_is_422_with_a_clear_bilingual_message(
     assert "火" * 50 not in r.text
 
 
+@pytest.mark.parametrize("path", ["/api/match", "/api/check"])
+def test_a_lone_surrogate_escape_is_422_not_a_crash(client: TestClient, path: str) -> None:
+    # JSON's "\ud800" escape is a surrogate code point, which no encoder takes: refused when read
+    body = '{"text": "森林火灾\\ud800监测预警，报警响应时间45分钟"}'.encode()
+    r = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert_bilingual(r.json(), "invalid_input")
+    assert "Unicode" in r.json()["message_zh"] and "valid Unicode" in r.json()["message_en"]
+
+
 def test_text_at_the_limit_is_accepted(client: TestClient) -> None:
     text = (FIRE * 20)[:MAX_CHARS]
     assert client.post("/api/check", json={"text": text, "direction": 8}).status_code == 200

@@ -120,3 +120,13 @@ def test_writeup_headings_title_and_negation() -> None:
     assert title_end("森林草原火灾监测预警系统。") == 0  # one line: no title above a text
     assert is_negated("暂未接入物联网") and is_negated("不与井下监测系统联网") and is_negated("has no GIS")
     assert not is_negated("未来三年推广") and not is_negated("报警时间不超过10分钟")
+
+
+def test_surrogate_code_points_are_found_and_replaced_one_for_one() -> None:
+    from pilotkg.policy import has_lone_surrogate, without_surrogates
+    from pilotkg.policy.text import to_simplified
+
+    assert has_lone_surrogate("火\ud800灾") and not has_lone_surrogate("火灾😀")
+    assert without_surrogates("火\ud800灾\udfff") == "火\ufffd灾\ufffd"
+    # OpenCC cannot encode a surrogate: the conversion keeps offsets and no longer raises
+    assert to_simplified("森林\ud800監測") == "森林\ufffd监测"

@@ -27,6 +27,7 @@ from pilotkg.policy.text import (
     domain_terms_from,
     fold,
     has_content,
+    has_lone_surrogate,
     headings,
     is_negated,
     nfkc,
@@ -35,6 +36,7 @@ from pilotkg.policy.text import (
     split_clauses,
     split_sentences,
     title_end,
+    without_surrogates,
 )
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "extract_quantities",
     "fold",
     "has_content",
+    "has_lone_surrogate",
     "headings",
     "is_negated",
     "is_prior_value",
@@ -78,4 +81,5 @@ __all__ = [
     "split_clauses",
     "split_sentences",
     "title_end",
+    "without_surrogates",
 ]

@@ -160,6 +160,17 @@ def has_content(text: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" for c in text)
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """True if ``text`` holds a UTF-16 surrogate code point (a JSON "\\ud800" escape decodes to one): it
+    is not a character, and no UTF-8 encoder, tokenizer or RDF store accepts it."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with every surrogate code point replaced by U+FFFD (for paths that must not fail)."""
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text) if has_lone_surrogate(text) else text
+
+
 def nfkc(text: str) -> str:
     """Unicode NFKC: full-width letters, digits and brackets to their ASCII forms (for names and codes)."""
     return unicodedata.normalize("NFKC", text)
@@ -175,7 +186,9 @@ def _t2s() -> opencc.OpenCC:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional → simplified, character for character so offsets stay valid."""
+    """Traditional → simplified, character for character so offsets stay valid (a surrogate code
+    point, which OpenCC cannot encode, becomes U+FFFD: one for one)."""
+    text = without_surrogates(text)
     conv: str = _t2s().convert(text)
     if len(conv) == len(text):
         return conv

