@@ -115,6 +115,24 @@ def test_background_and_negated_statements_are_not_evidence(pilot) -> None:  # t
     assert means.status == "missing" and means.means_used == []
 
 
+def test_an_overview_of_the_site_is_background_but_the_project_summary_is_not(pilot) -> None:  # type: ignore[no-untyped-def]
+    # "林场概况" describes the site before the project: a past fire found two days late there is not the
+    # project's alarm time; "项目概况" summarises what the project does, so its statements are evidence.
+    site = (
+        "一、林场概况\n林场面积3.2万公顷，山高坡陡。2019年一场雷击火在沟谷中燃烧两天后才被护林员发现。\n"
+        "二、建设内容\n新建6座监测塔，搭载双光谱摄像机，AI识别烟火后推送至县森林防火指挥中心。"
+    )
+    rep = pilot.checker.check(site, 8)
+    assert _row(rep, "报警响应时间").status != "violated"
+    an = pilot.checker.reader.read(site)
+    assert an.section_at(an.mapped.text.index("两天")) == "background"
+    summary = "一、项目概况\n在林区12座瞭望塔部署AI烟火识别摄像机，接入卫星遥感热点数据。\n二、投资估算\n总投资800万元。"
+    an = pilot.checker.reader.read(summary)
+    pos = an.mapped.text.index("瞭望塔")
+    assert an.section_at(pos) == "summary"
+    assert any(u.evidence and u.start <= pos < u.end for u in an.units)
+
+
 # --- out of scope ---
 
 OUT_OF_SCOPE = {

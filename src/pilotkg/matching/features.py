@@ -37,7 +37,7 @@ MIN_NOVEL_TOKENS = 2
 # headings under which a statement is not about what the project does; "title": the write-up's title line
 NOT_EVIDENCE_SECTIONS = ("background", "limitations", "title")
 # the order a heading is classified in: the more specific kinds first (存在问题 before 问题)
-SECTION_ORDER = ("limitations", "background", "plan", "promotion", "results", "construction")
+SECTION_ORDER = ("limitations", "summary", "background", "plan", "promotion", "results", "construction")
 
 
 def bigrams(text: str) -> set[str]:
