@@ -126,7 +126,9 @@ def test_an_overview_of_the_site_is_background_but_the_project_summary_is_not(pi
     assert _row(rep, "报警响应时间").status != "violated"
     an = pilot.checker.reader.read(site)
     assert an.section_at(an.mapped.text.index("两天")) == "background"
-    summary = "一、项目概况\n在林区12座瞭望塔部署AI烟火识别摄像机，接入卫星遥感热点数据。\n二、投资估算\n总投资800万元。"
+    summary = (
+        "一、项目概况\n在林区12座瞭望塔部署AI烟火识别摄像机，接入卫星遥感热点数据。\n二、投资估算\n总投资800万元。"
+    )
     an = pilot.checker.reader.read(summary)
     pos = an.mapped.text.index("瞭望塔")
     assert an.section_at(pos) == "summary"
