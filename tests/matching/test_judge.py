@@ -40,6 +40,16 @@ def test_concrete_text_is_evidence_and_rows_cite_the_user_text(pilot) -> None:  
             assert text[e.start : e.end] == e.text
 
 
+def test_a_clause_claims_the_requirement_it_is_about_rather_than_its_siblings(pilot) -> None:  # type: ignore[no-untyped-def]
+    # one clause about locating the fire point: of the direction's capability requirements, 准确定位 is the one
+    # it leans to; the claims are shares of a softmax, so each lies in (0, 1]
+    text = "在林区12座瞭望塔部署双光谱摄像机，AI识别烟火后两台相机交叉测向，火点定位误差小于60米。"
+    reqs, x, _ = pilot.checker.features(pilot.checker.reader.read(text), 8)
+    claim = x[:, CAPABILITY_FEATURES.index("claim")]
+    assert reqs[int(np.argmax(claim))].text == "准确定位"
+    assert bool(((claim > 0) & (claim <= 1)).all())
+
+
 # --- quantities linked by what they measure ---
 
 

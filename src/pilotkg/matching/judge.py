@@ -23,7 +23,7 @@ from pilotkg.errors import InputError
 from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
-ARTEFACT_VERSION = 1
+ARTEFACT_VERSION = 2  # 2: capability feature "claim"
 
 # Features of one capability requirement against a description (matching.features computes them):
 CAPABILITY_FEATURES: tuple[str, ...] = (
@@ -40,6 +40,7 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "nearest_share",  # share of the evidence clauses whose nearest requirement of the direction is this one
     "above_text",  # best cosine − the mean over evidence clauses of their best cosine with the guide
     "evidence_count",  # log(1 + evidence clauses): the more clauses, the higher the best cosine by chance
+    "claim",  # the most any evidence clause leans to this requirement rather than the direction's others
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
@@ -147,6 +148,12 @@ def load_judgments() -> Judgments:
         raise InputError(
             f"judgments artefact version {j.version}, expected {ARTEFACT_VERSION}; run `pilotkg judge fit`",
             f"判定模型文件版本为 {j.version}，应为 {ARTEFACT_VERSION}；请运行 `pilotkg judge fit`",
+            where=ARTEFACT,
+        )
+    if j.capability.features != list(CAPABILITY_FEATURES) or j.scope.features != list(SCOPE_FEATURES):
+        raise InputError(
+            "the judgments artefact was fitted on other features; run `pilotkg judge fit`",
+            "判定模型文件的特征与当前版本不符；请运行 `pilotkg judge fit`",
             where=ARTEFACT,
         )
     return j
