@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pilotkg.matching import CAPABILITY_FEATURES, SCOPE_FEATURES, fit_logistic, load_judgments, load_thesaurus
+from pilotkg.policy import list_items
 
 
 def _row(report, needle: str):  # type: ignore[no-untyped-def]
@@ -48,6 +49,18 @@ def test_a_clause_claims_the_requirement_it_is_about_rather_than_its_siblings(pi
     claim = x[:, CAPABILITY_FEATURES.index("claim")]
     assert reqs[int(np.argmax(claim))].text == "准确定位"
     assert bool(((claim > 0) & (claim <= 1)).all())
+
+
+def test_doing_one_listed_item_names_that_items_words(pilot) -> None:  # type: ignore[no-untyped-def]
+    # 提升……堰塞湖处置、堤坝移动巡查……等能力 lists eight capabilities; a text about patrolling dams names the
+    # words of one item (堤坝, 巡查) though few of the whole requirement's; a text about a depot names none
+    lexicon = pilot.checker.reader.lexicon
+    req = next(r for r in pilot.corpus.direction(12).requirements if "堤坝移动巡查" in r.text)
+    assert list_items(req.text)[2] == "堤坝移动巡查"
+    patrol = "无人机沿堤坝巡查管涌和渗漏，发现险情即时回传。"
+    assert lexicon.item_share(req.text, patrol) > 0.5 > lexicon.share(pilot.tokenizer.tokens(req.text), patrol)
+    assert lexicon.item_share(req.text, "建设防汛物资仓库，储备编织袋和救生衣。") == 0.0
+    assert lexicon.idf("安全") < lexicon.idf("堰塞湖")
 
 
 # --- quantities linked by what they measure ---

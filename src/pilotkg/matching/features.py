@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ from pilotkg.policy import (
     extract_quantities,
     headings,
     is_negated,
+    list_items,
     prepare_query,
     split_clauses,
     split_sentences,
@@ -107,6 +109,47 @@ def section_kind(heading: str, sections: dict[str, tuple[str, ...]]) -> str:
     return ""
 
 
+class Lexicon:
+    """How distinctive each word of the guide is: IDF over the guide's requirements (a word most requirements
+    use, 安全 or 应急, weighs little; 堰塞湖 much), for the lexical evidence of a requirement in a text."""
+
+    def __init__(self, corpus: Corpus, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        docs = [set(tokenizer.tokens(r.text)) for r in corpus.requirements]
+        df = Counter(t for d in docs for t in d)
+        self.n = len(docs)
+        self.df = dict(df)
+        self._items: dict[str, list[list[str]]] = {}
+
+    def idf(self, token: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(token, 0) + 1))
+
+    def share(self, tokens: list[str], text: str) -> float:
+        """IDF-weighted share of the tokens the lower-cased text names; a long domain term (堤坝移动巡查) the
+        text does not name whole counts by the share of its words it names (堤坝, 巡查)."""
+        weights = [self.idf(t) for t in tokens]
+        total = sum(weights)
+        if total <= 0:
+            return 0.0
+        found = 0.0
+        for t, w in zip(tokens, weights, strict=True):
+            if t in text:
+                found += w
+                continue
+            words = self.tokenizer.subwords(t)
+            if words != [t]:
+                found += w * sum(x in text for x in words) / len(words)
+        return found / total
+
+    def item_share(self, requirement: str, text: str) -> float:
+        """The best-named item of a requirement that lists several (提升堰塞湖处置、堤坝移动巡查……等能力): a
+        text that does one of them names that item's distinctive words."""
+        if requirement not in self._items:
+            tokens = (list(dict.fromkeys(self.tokenizer.tokens(i))) for i in list_items(requirement))
+            self._items[requirement] = [t for t in tokens if t]
+        return max((self.share(t, text) for t in self._items[requirement]), default=0.0)
+
+
 class Reader:
     """Reads descriptions into ``Analysis`` objects against one corpus."""
 
@@ -125,6 +168,7 @@ class Reader:
         policy = [d.name for d in corpus.directions] + [r.text for r in corpus.requirements]
         policy += [s.text for d in corpus.directions for s in (d.effect, d.demand) if s is not None]
         self.policy_tokens = {t for p in policy for t in tokenizer.tokens(p)}
+        self.lexicon = Lexicon(corpus, tokenizer)
 
     def concrete(self, text: str) -> bool:
         if extract_quantities(text):
@@ -168,7 +212,7 @@ class Reader:
 
 
 def capability_features(
-    an: Analysis, reqs: list[Requirement], req_matrix: np.ndarray, thesaurus: Thesaurus
+    an: Analysis, reqs: list[Requirement], req_matrix: np.ndarray, thesaurus: Thesaurus, lexicon: Lexicon
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows (``judge.CAPABILITY_FEATURES``) of a direction's requirements, and for each the index
     of its best evidence unit (−1 when the text has no evidence clause)."""
@@ -215,6 +259,7 @@ def capability_features(
             "above_text": float(above_text[j]),
             "evidence_count": math.log1p(len(ev)),
             "claim": float(claim[j]),
+            "item": lexicon.item_share(r.text, usable),
         }
         rows.append([float(values[f]) for f in CAPABILITY_FEATURES])
     return np.array(rows, dtype=np.float64), arg

@@ -23,7 +23,7 @@ from pilotkg.errors import InputError
 from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
-ARTEFACT_VERSION = 2  # 2: capability feature "claim"
+ARTEFACT_VERSION = 2  # 2: capability features "claim" and "item"
 
 # Features of one capability requirement against a description (matching.features computes them):
 CAPABILITY_FEATURES: tuple[str, ...] = (
@@ -41,6 +41,7 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "above_text",  # best cosine − the mean over evidence clauses of their best cosine with the guide
     "evidence_count",  # log(1 + evidence clauses): the more clauses, the higher the best cosine by chance
     "claim",  # the most any evidence clause leans to this requirement rather than the direction's others
+    "item",  # IDF-weighted share of the words of the requirement's best-named listed item found in the text
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (

@@ -239,6 +239,15 @@ def split_clauses(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+_LIST_SEP = re.compile(r"[、,，和及与]")
+
+
+def list_items(text: str) -> list[str]:
+    """The items of a requirement that lists several (堰塞湖处置、堤坝移动巡查……等能力 → each one): its parts
+    between 、 , 和 及 与; parts of one character are dropped."""
+    return [p for p in (q.strip() for q in _LIST_SEP.split(text)) if len(p) >= 2]
+
+
 _HEADING_MARK = re.compile(
     r"^\s*(?:#+\s*|[(（]?[一二三四五六七八九十]+[)）、.．]|\d{1,2}\s*[.．、)）](?!\d)|第[一二三四五六七八九十]+[章部分节])"
 )
@@ -391,6 +400,14 @@ class Tokenizer:
                 if tok not in STOPWORDS and (len(tok) > 1 or tok in "矿险火灾震洪"):
                     out.append(tok)
         return out
+
+    def subwords(self, token: str) -> list[str]:
+        """The words inside a long Chinese token (a domain term such as 堤坝移动巡查 → 堤坝, 移动, 巡查), by
+        jieba's search mode; a short or Latin token is its own only word."""
+        if len(token) < 4 or token.isascii():
+            return [token]
+        words = [w for w in self._jieba.lcut_for_search(token, HMM=False) if len(w) > 1 and w != token]
+        return words or [token]
 
 
 def domain_terms_from(texts: Sequence[str]) -> set[str]:
