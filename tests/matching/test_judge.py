@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pilotkg.matching import CAPABILITY_FEATURES, SCOPE_FEATURES, fit_logistic, load_judgments, load_thesaurus
-from pilotkg.policy import list_items
+from pilotkg.policy import is_negated, list_items
 
 
 def _row(report, needle: str):  # type: ignore[no-untyped-def]
@@ -156,6 +156,13 @@ def test_an_overview_of_the_site_is_background_but_the_project_summary_is_not(pi
     pos = an.mapped.text.index("瞭望塔")
     assert an.section_at(pos) == "summary"
     assert any(u.evidence and u.start <= pos < u.end for u in an.units)
+
+
+def test_not_doing_a_thing_is_not_evidence_of_it() -> None:
+    # 不 before a verb of doing negates the clause; 不断 / 不低于 / 不同 do not
+    assert is_negated("与企业紧急切断系统、园区消防站之间不建立联动")
+    assert is_negated("平台数据不接入省级监管系统")
+    assert not is_negated("不断提升预警精度，定位误差不低于行业标准，适配不同场景")
 
 
 # --- out of scope ---

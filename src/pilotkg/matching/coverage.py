@@ -90,7 +90,7 @@ class CoverageChecker:
         if not reqs:
             return reqs, np.zeros((0, len(CAPABILITY_FEATURES))), np.zeros(0, dtype=np.int64)
         matrix = np.stack([self._vec[r.id] for r in reqs])
-        x, arg = capability_features(an, reqs, matrix, self.thesaurus, self.reader.lexicon)
+        x, arg = capability_features(an, reqs, matrix, self.reader.lexicon)
         return reqs, x, arg
 
     def means_used(self, an: Analysis, r: Requirement) -> list[str]:

@@ -212,7 +212,7 @@ class Reader:
 
 
 def capability_features(
-    an: Analysis, reqs: list[Requirement], req_matrix: np.ndarray, thesaurus: Thesaurus, lexicon: Lexicon
+    an: Analysis, reqs: list[Requirement], req_matrix: np.ndarray, lexicon: Lexicon
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows (``judge.CAPABILITY_FEATURES``) of a direction's requirements, and for each the index
     of its best evidence unit (−1 when the text has no evidence clause)."""
@@ -242,15 +242,12 @@ def capability_features(
     for j, r in enumerate(reqs):
         rb = bigrams(r.text)
         lexical = len(rb & an.text_bigrams) / max(len(rb), 1)
-        named = thesaurus.concepts_of(r.text)
-        used = float(any(thesaurus.used(c, usable) for c in named))
         values = {
             "sim": best[j],
             "focus": focus[j],
             "support": top2[j],
             "z": z[j],
             "lexical": lexical,
-            "thesaurus": used,
             "effect": float(r.section == "effect"),
             "length": an.length,
             "evidence_share": share,

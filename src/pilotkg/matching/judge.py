@@ -23,7 +23,7 @@ from pilotkg.errors import InputError
 from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
-ARTEFACT_VERSION = 2  # 2: capability features "claim" and "item"
+ARTEFACT_VERSION = 2  # 2: capability features "claim" and "item" in, "thesaurus" out (grouped CV)
 
 # Features of one capability requirement against a description (matching.features computes them):
 CAPABILITY_FEATURES: tuple[str, ...] = (
@@ -32,7 +32,6 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "support",  # mean cosine of the two best evidence clauses
     "z",  # the best cosine's z-score among the direction's requirements
     "lexical",  # share of the requirement's character bigrams found in the text
-    "thesaurus",  # the requirement names a means concept the text uses (1/0)
     "effect",  # the requirement is an 应用成效 (effect) rather than a 示范要求 (demand) (1/0)
     "length",  # log10 of the description's length in characters
     "evidence_share",  # share of the text's clauses that count as evidence (concrete, not negated, not background)

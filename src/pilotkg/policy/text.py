@@ -255,6 +255,8 @@ _BRACKET_HEADING = re.compile(r"^\s*[【\[]([^】\]]{1,16})[】\]]")
 # Negation that takes a statement back (尚未接入, 不与……联网, 暂未考虑; not 未来 "future" or 未满 "under").
 _NEGATION = re.compile(
     r"尚未|暂未|并未|未能|未曾|没有|缺乏|缺少|暂不|不具备|不与|不含|不包括|不涉及|无法|未(?![来满知])"
+    # 不 before a verb of doing: 与消防站之间不建立联动, 不接入省级平台
+    r"|不(?:建立|接入|联网|联动|提供|支持|开展|覆盖|对接|包含|配置|部署|采用|纳入)"
 )
 _NEGATION_EN = re.compile(r"\b(?:not|no|without|lacks?|yet to)\b", re.IGNORECASE)
 
