@@ -56,6 +56,13 @@ def test_means_reports_which_are_used(pilot) -> None:  # type: ignore[no-untyped
     assert next(r for r in rep.requirements if r.kind == "means").status == "missing"
 
 
+def test_any_analyser_is_a_sensing_technology(pilot) -> None:  # type: ignore[no-untyped-def]
+    # 近红外分析仪 is an on-line analyser though it does not say 在线分析仪 (thesaurus: 分析仪 under it)
+    rep = pilot.checker.check("硝化釜出口安装近红外分析仪，实时测定反应液组成并送入DCS。", 6)
+    sensing = next(r for r in rep.requirements if r.kind == "means" and "先进传感技术" in r.text)
+    assert "先进传感技术" in sensing.means_used
+
+
 def test_evidence_offsets_point_at_the_sentence(pilot) -> None:  # type: ignore[no-untyped-def]
     text = (
         "本项目面向危化园区。\n在12座储罐和3条装车线布设温度、压力和可燃气体传感器，"

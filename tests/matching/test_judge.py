@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pilotkg.matching import CAPABILITY_FEATURES, SCOPE_FEATURES, fit_logistic, load_judgments, load_thesaurus
+from pilotkg.policy import is_negated, list_items
 
 
 def _row(report, needle: str):  # type: ignore[no-untyped-def]
@@ -38,6 +39,28 @@ def test_concrete_text_is_evidence_and_rows_cite_the_user_text(pilot) -> None:  
         assert 0.0 <= r.confidence <= 1.0
         for e in r.evidence:
             assert text[e.start : e.end] == e.text
+
+
+def test_a_clause_claims_the_requirement_it_is_about_rather_than_its_siblings(pilot) -> None:  # type: ignore[no-untyped-def]
+    # one clause about locating the fire point: of the direction's capability requirements, 准确定位 is the one
+    # it leans to; the claims are shares of a softmax, so each lies in (0, 1]
+    text = "在林区12座瞭望塔部署双光谱摄像机，AI识别烟火后两台相机交叉测向，火点定位误差小于60米。"
+    reqs, x, _ = pilot.checker.features(pilot.checker.reader.read(text), 8)
+    claim = x[:, CAPABILITY_FEATURES.index("claim")]
+    assert reqs[int(np.argmax(claim))].text == "准确定位"
+    assert bool(((claim > 0) & (claim <= 1)).all())
+
+
+def test_doing_one_listed_item_names_that_items_words(pilot) -> None:  # type: ignore[no-untyped-def]
+    # 提升……堰塞湖处置、堤坝移动巡查……等能力 lists eight capabilities; a text about patrolling dams names the
+    # words of one item (堤坝, 巡查) though few of the whole requirement's; a text about a depot names none
+    lexicon = pilot.checker.reader.lexicon
+    req = next(r for r in pilot.corpus.direction(12).requirements if "堤坝移动巡查" in r.text)
+    assert list_items(req.text)[2] == "堤坝移动巡查"
+    patrol = "无人机沿堤坝巡查管涌和渗漏，发现险情即时回传。"
+    assert lexicon.item_share(req.text, patrol) > 0.5 > lexicon.share(pilot.tokenizer.tokens(req.text), patrol)
+    assert lexicon.item_share(req.text, "建设防汛物资仓库，储备编织袋和救生衣。") == 0.0
+    assert lexicon.idf("安全") < lexicon.idf("堰塞湖")
 
 
 # --- quantities linked by what they measure ---
@@ -113,6 +136,33 @@ def test_background_and_negated_statements_are_not_evidence(pilot) -> None:  # t
     text = "一、项目背景\n目前没有任何卫星遥感或无人机手段。\n二、建设内容\n护林员手持终端巡山打卡，暂未接入物联网。"
     means = next(r for r in pilot.checker.check(text, 8).requirements if r.kind == "means")
     assert means.status == "missing" and means.means_used == []
+
+
+def test_an_overview_of_the_site_is_background_but_the_project_summary_is_not(pilot) -> None:  # type: ignore[no-untyped-def]
+    # "林场概况" describes the site before the project: a past fire found two days late there is not the
+    # project's alarm time; "项目概况" summarises what the project does, so its statements are evidence.
+    site = (
+        "一、林场概况\n林场面积3.2万公顷，山高坡陡。2019年一场雷击火在沟谷中燃烧两天后才被护林员发现。\n"
+        "二、建设内容\n新建6座监测塔，搭载双光谱摄像机，AI识别烟火后推送至县森林防火指挥中心。"
+    )
+    rep = pilot.checker.check(site, 8)
+    assert _row(rep, "报警响应时间").status != "violated"
+    an = pilot.checker.reader.read(site)
+    assert an.section_at(an.mapped.text.index("两天")) == "background"
+    summary = (
+        "一、项目概况\n在林区12座瞭望塔部署AI烟火识别摄像机，接入卫星遥感热点数据。\n二、投资估算\n总投资800万元。"
+    )
+    an = pilot.checker.reader.read(summary)
+    pos = an.mapped.text.index("瞭望塔")
+    assert an.section_at(pos) == "summary"
+    assert any(u.evidence and u.start <= pos < u.end for u in an.units)
+
+
+def test_not_doing_a_thing_is_not_evidence_of_it() -> None:
+    # 不 before a verb of doing negates the clause; 不断 / 不低于 / 不同 do not
+    assert is_negated("与企业紧急切断系统、园区消防站之间不建立联动")
+    assert is_negated("平台数据不接入省级监管系统")
+    assert not is_negated("不断提升预警精度，定位误差不低于行业标准，适配不同场景")
 
 
 # --- out of scope ---

@@ -89,7 +89,8 @@ class CoverageChecker:
         reqs = self.capabilities(direction)
         if not reqs:
             return reqs, np.zeros((0, len(CAPABILITY_FEATURES))), np.zeros(0, dtype=np.int64)
-        x, arg = capability_features(an, reqs, np.stack([self._vec[r.id] for r in reqs]), self.thesaurus)
+        matrix = np.stack([self._vec[r.id] for r in reqs])
+        x, arg = capability_features(an, reqs, matrix, self.reader.lexicon)
         return reqs, x, arg
 
     def means_used(self, an: Analysis, r: Requirement) -> list[str]:

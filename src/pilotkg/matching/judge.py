@@ -23,7 +23,7 @@ from pilotkg.errors import InputError
 from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
-ARTEFACT_VERSION = 1
+ARTEFACT_VERSION = 2  # 2: capability features "claim" and "item" in, "thesaurus" out (grouped CV)
 
 # Features of one capability requirement against a description (matching.features computes them):
 CAPABILITY_FEATURES: tuple[str, ...] = (
@@ -32,7 +32,6 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "support",  # mean cosine of the two best evidence clauses
     "z",  # the best cosine's z-score among the direction's requirements
     "lexical",  # share of the requirement's character bigrams found in the text
-    "thesaurus",  # the requirement names a means concept the text uses (1/0)
     "effect",  # the requirement is an 应用成效 (effect) rather than a 示范要求 (demand) (1/0)
     "length",  # log10 of the description's length in characters
     "evidence_share",  # share of the text's clauses that count as evidence (concrete, not negated, not background)
@@ -40,6 +39,8 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "nearest_share",  # share of the evidence clauses whose nearest requirement of the direction is this one
     "above_text",  # best cosine − the mean over evidence clauses of their best cosine with the guide
     "evidence_count",  # log(1 + evidence clauses): the more clauses, the higher the best cosine by chance
+    "claim",  # the most any evidence clause leans to this requirement rather than the direction's others
+    "item",  # IDF-weighted share of the words of the requirement's best-named listed item found in the text
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
@@ -147,6 +148,12 @@ def load_judgments() -> Judgments:
         raise InputError(
             f"judgments artefact version {j.version}, expected {ARTEFACT_VERSION}; run `pilotkg judge fit`",
             f"判定模型文件版本为 {j.version}，应为 {ARTEFACT_VERSION}；请运行 `pilotkg judge fit`",
+            where=ARTEFACT,
+        )
+    if j.capability.features != list(CAPABILITY_FEATURES) or j.scope.features != list(SCOPE_FEATURES):
+        raise InputError(
+            "the judgments artefact was fitted on other features; run `pilotkg judge fit`",
+            "判定模型文件的特征与当前版本不符；请运行 `pilotkg judge fit`",
             where=ARTEFACT,
         )
     return j

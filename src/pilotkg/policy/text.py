@@ -252,6 +252,15 @@ def split_clauses(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+_LIST_SEP = re.compile(r"[、,，和及与]")
+
+
+def list_items(text: str) -> list[str]:
+    """The items of a requirement that lists several (堰塞湖处置、堤坝移动巡查……等能力 → each one): its parts
+    between 、 , 和 及 与; parts of one character are dropped."""
+    return [p for p in (q.strip() for q in _LIST_SEP.split(text)) if len(p) >= 2]
+
+
 _HEADING_MARK = re.compile(
     r"^\s*(?:#+\s*|[(（]?[一二三四五六七八九十]+[)）、.．]|\d{1,2}\s*[.．、)）](?!\d)|第[一二三四五六七八九十]+[章部分节])"
 )
@@ -259,6 +268,8 @@ _BRACKET_HEADING = re.compile(r"^\s*[【\[]([^】\]]{1,16})[】\]]")
 # Negation that takes a statement back (尚未接入, 不与……联网, 暂未考虑; not 未来 "future" or 未满 "under").
 _NEGATION = re.compile(
     r"尚未|暂未|并未|未能|未曾|没有|缺乏|缺少|暂不|不具备|不与|不含|不包括|不涉及|无法|未(?![来满知])"
+    # 不 before a verb of doing: 与消防站之间不建立联动, 不接入省级平台
+    r"|不(?:建立|接入|联网|联动|提供|支持|开展|覆盖|对接|包含|配置|部署|采用|纳入)"
 )
 _NEGATION_EN = re.compile(r"\b(?:not|no|without|lacks?|yet to)\b", re.IGNORECASE)
 
@@ -404,6 +415,14 @@ class Tokenizer:
                 if tok not in STOPWORDS and (len(tok) > 1 or tok in "矿险火灾震洪"):
                     out.append(tok)
         return out
+
+    def subwords(self, token: str) -> list[str]:
+        """The words inside a long Chinese token (a domain term such as 堤坝移动巡查 → 堤坝, 移动, 巡查), by
+        jieba's search mode; a short or Latin token is its own only word."""
+        if len(token) < 4 or token.isascii():
+            return [token]
+        words = [w for w in self._jieba.lcut_for_search(token, HMM=False) if len(w) > 1 and w != token]
+        return words or [token]
 
 
 def domain_terms_from(texts: Sequence[str]) -> set[str]:
