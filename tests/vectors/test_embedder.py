@@ -23,6 +23,7 @@ from pilotkg.vectors.embedder import (
     get_embedder,
 )
 from pilotkg.vectors.modelbuild import build_model
+from pilotkg.vectors.pieces import PIECES_NAME
 
 SENTENCES = [
     "森林火灾监测",
@@ -276,17 +277,19 @@ def test_onnx_layers_agree_with_torch(e5_model_dir: Path) -> None:
 def test_model_build_adds_the_onnx_layers_to_an_older_folder(e5_model_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "e5"
     folder.mkdir()
+    added = ("onnx", PIECES_NAME)  # what later model builds added to the folder
     for item in e5_model_dir.iterdir():  # the same folder, as built before ONNX, without copying 470 MB
-        if item.name != "onnx":
+        if item.name not in added:
             (folder / item.name).symlink_to(item)
     with pytest.raises(ModelError) as err:
         SentenceTransformerEmbedder(folder, runtime="onnx")
     assert "pilotkg model build" in err.value.message_en and err.value.where.endswith("encoder.onnx")
     assert build_model(folder) == folder
     assert (folder / "onnx" / "encoder.onnx").is_file()
+    assert (folder / PIECES_NAME).read_bytes() == (e5_model_dir / PIECES_NAME).read_bytes()
     assert sorted(p.name for p in folder.iterdir() if p.is_symlink()) == sorted(
-        p.name for p in e5_model_dir.iterdir() if p.name != "onnx"
-    )  # the weights were not rebuilt, only the export added
+        p.name for p in e5_model_dir.iterdir() if p.name not in added
+    )  # the weights were not rebuilt, only the export and the tokenizer model added
     text = "森林防火无人机巡护，发现火点后自动定位并推送报警信息。"
     fresh = SentenceTransformerEmbedder(folder, runtime="onnx").embed_query_spans(text, [(0, 9), (9, len(text))])
     reference = SentenceTransformerEmbedder(e5_model_dir, runtime="torch").embed_query_spans(

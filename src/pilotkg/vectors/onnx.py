@@ -12,8 +12,6 @@ in ``model.safetensors`` (:func:`word_embeddings`), so only the rows of tokens s
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from pilotkg.errors import ModelError
+from pilotkg.vectors.files import atomic_path
 
 ONNX_NAME = "onnx/encoder.onnx"
 OPSET = 17
@@ -52,33 +51,24 @@ def export_encoder(model_dir: Path) -> Path:
     n = 16
     example = (torch.zeros((1, n, bert.config.hidden_size)), torch.ones((1, n), dtype=torch.long))
     out = onnx_path(model_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".encoder-", suffix=".onnx", dir=out.parent)
-    os.close(fd)
-    try:
-        # The TorchScript exporter warns about its own deprecation and about tracing shape arithmetic;
-        # what matters is that the graph computes what torch does, which the tests check.
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Layers(),
-                example,
-                tmp,
-                input_names=["inputs_embeds", "attention_mask"],
-                output_names=["hidden"],
-                dynamic_axes={
-                    "inputs_embeds": {0: "b", 1: "n"},
-                    "attention_mask": {0: "b", 1: "n"},
-                    "hidden": {0: "b", 1: "n"},
-                },
-                opset_version=OPSET,
-                dynamo=False,  # the TorchScript exporter needs no onnxscript and handles BertModel
-            )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # The TorchScript exporter warns about its own deprecation and about tracing shape arithmetic;
+    # what matters is that the graph computes what torch does, which the tests check.
+    with atomic_path(out, ".encoder-", ".onnx") as tmp, torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Layers(),
+            example,
+            str(tmp),
+            input_names=["inputs_embeds", "attention_mask"],
+            output_names=["hidden"],
+            dynamic_axes={
+                "inputs_embeds": {0: "b", 1: "n"},
+                "attention_mask": {0: "b", 1: "n"},
+                "hidden": {0: "b", 1: "n"},
+            },
+            opset_version=OPSET,
+            dynamo=False,  # the TorchScript exporter needs no onnxscript and handles BertModel
+        )
     return out
 
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pilotkg.errors import ModelError
+from pilotkg.vectors.files import atomic_path
 
 PIECES_NAME = "sentencepiece.model"
 _SPACE = "\u2581"  # SentencePiece's visible space
@@ -39,8 +38,7 @@ def pieces_path(model_dir: Path) -> Path:
 
 
 def write_pieces_model(tokenizer_json: Path, out: Path) -> Path:
-    """Write the SentencePiece proto of a Unigram ``tokenizer.json`` (atomic: a half-written file never
-    takes the final name)."""
+    """Write the SentencePiece proto of a Unigram ``tokenizer.json`` (atomically)."""
     from sentencepiece import sentencepiece_model_pb2 as pb
 
     where = str(tokenizer_json)
@@ -83,16 +81,8 @@ def write_pieces_model(tokenizer_json: Path, out: Path) -> Path:
     norm.add_dummy_prefix = True
     norm.remove_extra_whitespaces = True
     norm.escape_whitespaces = True
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".pieces-", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(proto.SerializeToString())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(out, ".pieces-") as tmp:
+        tmp.write_bytes(proto.SerializeToString())
     return out
 
 
