@@ -19,6 +19,7 @@ and a piece that holds part of a character the normaliser expanded (℃ → °C,
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ def pieces_path(model_dir: Path) -> Path:
 
 def write_pieces_model(tokenizer_json: Path, out: Path) -> Path:
     """Write the SentencePiece proto of a Unigram ``tokenizer.json`` (atomically)."""
-    from sentencepiece import sentencepiece_model_pb2 as pb
+    # generated protobuf code: its classes are made at import, so no type checker sees them
+    pb: Any = importlib.import_module("sentencepiece.sentencepiece_model_pb2")
 
     where = str(tokenizer_json)
     try:

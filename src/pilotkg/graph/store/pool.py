@@ -105,7 +105,8 @@ def query_dataset(
         if covers_store(store, named_graphs):
             return result
     graphs = [ox.NamedNode(g) for g in named_graphs]
-    return read(store.query(text, default_graph=graphs, named_graphs=graphs))
+    explicit: dict[str, Any] = {"default_graph": graphs, "named_graphs": graphs}
+    return read(store.query(text, **explicit))
 
 
 def run_job(store: ox.Store, job: Job, cancel: threading.Event | None = None) -> QueryResult:
