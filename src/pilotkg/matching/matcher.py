@@ -56,10 +56,12 @@ class MatchScores:
     clause_best: np.ndarray  # sentences × directions
     domain_whole: np.ndarray  # per other domain: cosine with the whole text
     sentence_margin: np.ndarray  # per sentence: best requirement anywhere − nearest other domain
-    lead_margin: float = 0.0  # the lead (title) phrase: best direction's cosine − nearest other domain's
+    lead: np.ndarray  # per direction: cosine of the lead (title) phrase with the direction's text
+    lead_margin: float = 0.0  # the lead phrase: best direction's cosine − nearest other domain's
 
     def fused(self, w: MatchWeights) -> np.ndarray:
-        return w.whole * _z(self.whole) + w.clauses * _z(self.clauses) + w.lexical * _z(self.lexical)
+        fused = w.whole * _z(self.whole) + w.clauses * _z(self.clauses) + w.lexical * _z(self.lexical)
+        return fused + w.lead * _z(self.lead) if w.lead else fused
 
     def scope_features(self, w: MatchWeights) -> np.ndarray:
         """``judge.SCOPE_FEATURES`` of the text, for the direction the weights rank first."""
@@ -161,10 +163,12 @@ class Matcher:
             [
                 SearchRequest(dense=whole_v, mode="dense", limit=n, filters={"kind": "direction"}, fields=_DIR),
                 SearchRequest(sparse=sparse, mode="sparse", limit=n, filters={"kind": "direction"}, fields=_DIR),
-                SearchRequest(dense=lead_v, mode="dense", limit=1, filters={"kind": "direction"}, fields=_DIR),
+                SearchRequest(dense=lead_v, mode="dense", limit=n, filters={"kind": "direction"}, fields=_DIR),
             ],
         )
-        whole, lexical = np.zeros(n), np.zeros(n)
+        whole, lexical, lead_dir = np.zeros(n), np.zeros(n), np.zeros(n)
+        for h in results[2]:
+            lead_dir[self._pos[int(h.payload["direction"])]] = h.score
         for h in results[0]:
             whole[self._pos[int(h.payload["direction"])]] = h.score
         for h in results[1]:
@@ -180,9 +184,10 @@ class Matcher:
             margin = sims.max(axis=1) - (sent_m @ self._domain_matrix.T).max(axis=1)
         clauses = clause_best.mean(axis=0) if len(sentences) else whole.copy()
         domain_whole = self._domain_matrix @ np.asarray(whole_v, dtype=np.float32)
-        lead_dir = max((h.score for h in results[2]), default=0.0)
-        lead_margin = float(lead_dir - (self._domain_matrix @ lead_v).max()) if len(self._domain_matrix) else 0.0
-        return MatchScores(mapped, sentences, whole, clauses, lexical, clause_best, domain_whole, margin, lead_margin)
+        lead_margin = float(lead_dir.max() - (self._domain_matrix @ lead_v).max()) if len(self._domain_matrix) else 0.0
+        return MatchScores(
+            mapped, sentences, whole, clauses, lexical, clause_best, domain_whole, margin, lead_dir, lead_margin
+        )
 
     def match(self, text: str, top: int = 3, mode: Mode = "hybrid") -> MatchResult:
         return self.decide(self.scores(text), top=top, mode=mode)
