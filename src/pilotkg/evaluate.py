@@ -51,6 +51,7 @@ WRITEUP_CHARS = 700  # an application write-up: 700+ characters under section he
 CUT_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(9))  # 0.30 … 0.70
 CLAUSE_GRID = (0.25, 0.5, 0.75, 1.0)
 LEXICAL_GRID = (0.0, 0.1, 0.2)
+LEAD_GRID = (0.0, 0.1, 0.2)  # weight of the lead (title) phrase's direction cosines (z-scored)
 BAND = 0.05  # |P − cut| below this → uncertain (not fitted)
 L2 = 1.0  # ridge penalty of the capability model (10 and 0.1 score the same by grouped CV)
 # ridge penalty of the scope model: 9 features against ~40 out-of-scope cases; chosen by grouped 5-fold CV
@@ -266,7 +267,12 @@ def _log_likelihood(data: list[CaseData], w: MatchWeights) -> float:
 def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[str, str] | None = None) -> Judgments:
     # 1. match weights: the grid point with the best log-likelihood of the right direction on the training cases
     best_w = max(
-        (MatchWeights(whole=1.0, clauses=c, lexical=lx) for c in CLAUSE_GRID for lx in LEXICAL_GRID),
+        (
+            MatchWeights(whole=1.0, clauses=c, lexical=lx, lead=ld)
+            for c in CLAUSE_GRID
+            for lx in LEXICAL_GRID
+            for ld in LEAD_GRID
+        ),
         key=lambda w: _log_likelihood(data, w),
     )
     # 2. scope: logistic over the scope features, cut-off with the best out-of-scope F1

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from pilotkg.matching import CAPABILITY_FEATURES, SCOPE_FEATURES, fit_logistic, load_judgments, load_thesaurus
-from pilotkg.policy import is_negated, list_items
+from pilotkg.matching import (
+    CAPABILITY_FEATURES,
+    SCOPE_FEATURES,
+    MatchWeights,
+    fit_logistic,
+    load_judgments,
+    load_thesaurus,
+)
+from pilotkg.policy import is_negated, lead, list_items
 
 
 def _row(report, needle: str):  # type: ignore[no-untyped-def]
@@ -232,3 +239,36 @@ def test_logistic_fit_learns_the_direction_of_a_feature() -> None:
     m = fit_logistic(x, y, ("signal", "noise"))
     assert m.coef[0] > 3 * abs(m.coef[1])
     assert m.prob(np.array([[2.0, 0.0]]))[0] > 0.9 > 0.1 > m.prob(np.array([[-2.0, 0.0]]))[0]
+
+
+def test_the_lead_is_the_subject_a_description_opens_with() -> None:
+    assert lead("校园食堂食品安全监测平台：布设传感器。") == "校园食堂食品安全监测平台"
+    assert lead("项目名称：某县尾矿库在线监测系统\n一、项目背景\n……") == "某县尾矿库在线监测系统"
+    assert lead("在尾矿库坝体布设位移传感器，数据实时上传。") == "在尾矿库坝体布设位移传感器，数据实时上传"
+
+
+def test_a_title_naming_another_domain_weighs_on_scope(pilot) -> None:  # type: ignore[no-untyped-def]
+    # the same body in the programme's own vocabulary: only the subject the text opens with differs
+    body = "布设传感器和摄像头，实时监测运行状态，异常时自动报警并推送至值班人员，平均响应时间缩短至15分钟。"
+    inside = pilot.matcher.scores(f"煤矿井下安全监测预警系统：{body}")
+    other = pilot.matcher.scores(f"校园食堂食品安全监测平台：{body}")
+    assert inside.lead_margin > 0 > other.lead_margin
+    res_in, res_other = pilot.matcher.decide(inside), pilot.matcher.decide(other)
+    assert not res_in.out_of_scope and res_other.out_of_scope
+    assert res_other.in_scope_probability < res_in.in_scope_probability
+
+
+def test_the_lead_phrase_sharpens_the_direction_it_names(pilot) -> None:  # type: ignore[no-untyped-def]
+    # a generic body (any monitoring system) under a title naming a direction: the title's direction is
+    # ranked first, and by a wider gap with the fitted lead weight than without it
+    body = "布设传感器和摄像头，实时监测运行状态，异常时自动报警并推送至值班人员，平均响应时间缩短至15分钟。"
+    s = pilot.matcher.scores(f"尾矿库坝体安全监测预警系统：{body}")
+    w = pilot.matcher.judgments.match
+    assert w.lead > 0 and int(np.argmax(s.lead)) == 0  # direction 1: mines
+
+    def gap(weights: MatchWeights) -> float:
+        f = np.sort(s.fused(weights))
+        return float(f[-1] - f[-2])
+
+    assert int(np.argmax(s.fused(w))) == 0
+    assert gap(w) > gap(w.model_copy(update={"lead": 0.0}))

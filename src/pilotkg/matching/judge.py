@@ -23,7 +23,7 @@ from pilotkg.errors import InputError
 from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
-ARTEFACT_VERSION = 2  # 2: capability features "claim" and "item" in, "thesaurus" out (grouped CV)
+ARTEFACT_VERSION = 3  # 2: capability "claim"/"item" in, "thesaurus" out; 3: the lead phrase in matching and scope
 
 # Features of one capability requirement against a description (matching.features computes them):
 CAPABILITY_FEATURES: tuple[str, ...] = (
@@ -53,6 +53,7 @@ SCOPE_FEATURES: tuple[str, ...] = (
     "lexical",  # best direction-level BM25 of the text
     "gap",  # fused score of the best direction − the second's
     "other_top3",  # mean cosine of the three nearest other domains
+    "lead_margin",  # the text's lead (title) phrase: best direction's cosine − the nearest other domain's
 )
 
 
@@ -101,6 +102,7 @@ class MatchWeights(BaseModel):
     whole: float = 1.0
     clauses: float = 0.5
     lexical: float = 0.1
+    lead: float = 0.0  # the lead (title) phrase's cosine with each direction (z-scored)
     temperature: float = 0.5
 
 

@@ -13,7 +13,8 @@ cross-validation (``pilotkg judge fit``; README). e5 similarities are compressed
 so no fixed cosine cut-off decides out-of-scope: a logistic model (``judge.SCOPE_FEATURES``) weighs the
 best direction's fit against the nearest of the *other* safety and emergency domains of
 ``ontology/domains.ttl`` (derived from the public 突发事件 and 安全生产 classifications), at text and at
-sentence level; the nearest other domain is named in every result.
+sentence level, and at the phrase the text opens with to name its subject (its *lead*, the title);
+the nearest other domain is named in every result.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pilotkg.matching.base import DirectionScore, Evidence, MatchResult, OtherDo
 from pilotkg.matching.judge import SCOPE_FEATURES, Judgments, MatchWeights, load_judgments
 from pilotkg.matching.search import POLICY, query_sparse, requirement_vectors
 from pilotkg.matching.thesaurus import Domain, load_thesaurus
-from pilotkg.policy import Corpus, MappedText, Sentence, Tokenizer, prepare_query, split_sentences
+from pilotkg.policy import Corpus, MappedText, Sentence, Tokenizer, lead, prepare_query, split_sentences
 from pilotkg.vectors import Embedder, IndexPoint, SearchRequest, SparseVec, VectorIndex
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -55,9 +56,12 @@ class MatchScores:
     clause_best: np.ndarray  # sentences × directions
     domain_whole: np.ndarray  # per other domain: cosine with the whole text
     sentence_margin: np.ndarray  # per sentence: best requirement anywhere − nearest other domain
+    lead: np.ndarray  # per direction: cosine of the lead (title) phrase with the direction's text
+    lead_margin: float = 0.0  # the lead phrase: best direction's cosine − nearest other domain's
 
     def fused(self, w: MatchWeights) -> np.ndarray:
-        return w.whole * _z(self.whole) + w.clauses * _z(self.clauses) + w.lexical * _z(self.lexical)
+        fused = w.whole * _z(self.whole) + w.clauses * _z(self.clauses) + w.lexical * _z(self.lexical)
+        return fused + w.lead * _z(self.lead) if w.lead else fused
 
     def scope_features(self, w: MatchWeights) -> np.ndarray:
         """``judge.SCOPE_FEATURES`` of the text, for the direction the weights rank first."""
@@ -75,6 +79,7 @@ class MatchScores:
             "lexical": float(self.lexical.max()),
             "gap": float(fused[-1] - fused[-2]) if len(fused) > 1 else 0.0,
             "other_top3": float(np.sort(self.domain_whole)[-3:].mean()) if len(self.domain_whole) else 0.0,
+            "lead_margin": self.lead_margin,
         }
         return np.array([values[f] for f in SCOPE_FEATURES])
 
@@ -149,15 +154,21 @@ class Matcher:
             vecs = self.embedder.embed_queries([mapped.text, *[s.text for s in sentences]])
             whole_v, sent_v = vecs[0], vecs[1:]
         sparse = query_sparse(self.tokenizer, mapped.text)
-        # One engine call: the whole text and the lexical query (empty when no term is known).
+        # The subject a text names first (its title) is encoded on its own: a long text's whole vector
+        # blends its subject with the safety vocabulary every description shares.
+        lead_v = np.asarray(self.embedder.embed_queries([lead(mapped.text) or mapped.text])[0], dtype=np.float32)
+        # One engine call: the whole text, the lexical query (empty when no term is known) and the lead.
         results = self.index.search_batch(
             POLICY,
             [
                 SearchRequest(dense=whole_v, mode="dense", limit=n, filters={"kind": "direction"}, fields=_DIR),
                 SearchRequest(sparse=sparse, mode="sparse", limit=n, filters={"kind": "direction"}, fields=_DIR),
+                SearchRequest(dense=lead_v, mode="dense", limit=n, filters={"kind": "direction"}, fields=_DIR),
             ],
         )
-        whole, lexical = np.zeros(n), np.zeros(n)
+        whole, lexical, lead_dir = np.zeros(n), np.zeros(n), np.zeros(n)
+        for h in results[2]:
+            lead_dir[self._pos[int(h.payload["direction"])]] = h.score
         for h in results[0]:
             whole[self._pos[int(h.payload["direction"])]] = h.score
         for h in results[1]:
@@ -173,7 +184,10 @@ class Matcher:
             margin = sims.max(axis=1) - (sent_m @ self._domain_matrix.T).max(axis=1)
         clauses = clause_best.mean(axis=0) if len(sentences) else whole.copy()
         domain_whole = self._domain_matrix @ np.asarray(whole_v, dtype=np.float32)
-        return MatchScores(mapped, sentences, whole, clauses, lexical, clause_best, domain_whole, margin)
+        lead_margin = float(lead_dir.max() - (self._domain_matrix @ lead_v).max()) if len(self._domain_matrix) else 0.0
+        return MatchScores(
+            mapped, sentences, whole, clauses, lexical, clause_best, domain_whole, margin, lead_dir, lead_margin
+        )
 
     def match(self, text: str, top: int = 3, mode: Mode = "hybrid") -> MatchResult:
         return self.decide(self.scores(text), top=top, mode=mode)

@@ -320,6 +320,23 @@ def title_end(text: str, *, max_chars: int = 40) -> int:
     return 0
 
 
+_LABELLED_LINE = re.compile(r"^[^:：。,，]{2,6}[:：](.+)$")
+_LEAD_END = re.compile(r"[:：。;；!！?？]")
+
+
+def lead(text: str, *, max_chars: int = 40) -> str:
+    """The phrase a description opens with to name its subject: the first line, without a short label
+    (项目名称：…), up to its first colon or sentence end (某县森林火灾智能监测预警系统：… → the name)."""
+    line = text.strip().split("\n", 1)[0].strip()
+    m = _LABELLED_LINE.match(line)
+    if m and len(m.group(1).strip()) >= 4:
+        line = m.group(1).strip()
+    end = _LEAD_END.search(line)
+    if end and end.start() >= 4:
+        line = line[: end.start()]
+    return line[:max_chars]
+
+
 def is_negated(clause: str) -> bool:
     """Does the clause say the thing is *not* done (尚未接入, 不与……联网, has no …)?"""
     return bool(_NEGATION.search(clause) or _NEGATION_EN.search(clause))
