@@ -5,22 +5,28 @@ idle, without the ~30 minutes of the full scale-out run.
 
     .venv/bin/python benchmarks/bench_reviewer.py /tmp/pilotkg-100k            # build if missing, then time
     .venv/bin/python benchmarks/bench_reviewer.py /tmp/pilotkg-100k --n 100000 --repeat 10
+    .venv/bin/python benchmarks/bench_reviewer.py /tmp/pilotkg-100k --import-size 500   # + the import path
 
 Each ``ontology/queries/reviewer-*.rq`` runs through ``graph.sparql.run_query`` with the dataset a reviewer
-gets (policy + projects graphs), as the endpoint runs it; prints rows, p50 / p95 and the runs.
+gets (policy + projects graphs), as the endpoint runs it; prints rows, p50 / p95 and the runs. With
+``--import-size`` it also times the full import path (eligibility rules against everything stored,
+enrichment as ``bench_scale`` fakes it, one transaction) of that many more projects, into a copy of the
+store, as ``bench_scale.py`` does.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_projects import percentile
+from bench_projects import fake_enrich, percentile
 from bench_scale import ROOT, generate, say, write_ntriples
 
 from pilotkg import graph, iri
@@ -28,6 +34,7 @@ from pilotkg.graph.sparql import run_query
 from pilotkg.graph.store import open_store
 from pilotkg.graph.store.embedded import EmbeddedStore
 from pilotkg.policy.corpus import load_corpus
+from pilotkg.projects.importer import import_projects
 from pilotkg.settings import Settings
 
 
@@ -57,12 +64,14 @@ def main() -> None:
     ap.add_argument("workdir", type=Path, help="the store's folder (built there when missing)")
     ap.add_argument("--n", type=int, default=100_000, help="projects, when building")
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--import-size", type=int, default=0, help="also time importing this many more projects")
     args = ap.parse_args()
     if not (args.workdir / "n").is_file():
         build(args.workdir, args.n)
     n = int((args.workdir / "n").read_text(encoding="utf-8"))
     settings = Settings(corpus_dir=ROOT / "corpus", data_dir=args.workdir / "data")  # type: ignore[call-arg]
-    store = open_store(settings)
+    # read-only, as the endpoint's query workers open it (and no compaction of a writer runs meanwhile)
+    store = open_store(settings, read_only=True)
     graphs = [iri.POLICY_GRAPH, iri.PROJECTS_GRAPH]
     print(f"\n### Reviewer queries at {n} projects, embedded Oxigraph ({args.repeat} runs each after one warm-up)\n")
     print("| query | rows | p50 ms | p95 ms |\n|---|---:|---:|---:|")
@@ -78,6 +87,27 @@ def main() -> None:
             print(f"| {q.stem} | {rows} | {percentile(xs, 0.5) * 1000:.0f} | {percentile(xs, 0.95) * 1000:.0f} |")
     finally:
         store.close()
+    if args.import_size:
+        import_rate(args.workdir, n, args.import_size)
+
+
+def import_rate(work: Path, n: int, size: int) -> None:
+    corpus = load_corpus(ROOT / "corpus")
+    # not recommended: the per-direction-and-region cap counts the stored projects too (as bench_scale)
+    extra = [
+        p.model_copy(update={"recommended": False}) for p in generate(size, corpus, 0.0, start=n + 1_000_000).projects
+    ]
+    with tempfile.TemporaryDirectory(prefix="pilotkg-import-", dir=work) as tmp:
+        shutil.copytree(work / "data", Path(tmp) / "data")
+        settings = Settings(corpus_dir=ROOT / "corpus", data_dir=Path(tmp) / "data")  # type: ignore[call-arg]
+        store = open_store(settings)
+        try:
+            t = time.perf_counter()
+            import_projects(store, corpus, extra, enrich=fake_enrich(corpus), source="bench")  # type: ignore[arg-type]
+            seconds = time.perf_counter() - t
+        finally:
+            store.close()
+    print(f"\nFull import path of {size} more projects into {n}: {seconds:.1f} s, {size / seconds:.1f} projects/s")
 
 
 if __name__ == "__main__":
