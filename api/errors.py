@@ -82,10 +82,6 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{field} must be valid Unicode (no lone surrogate code points such as \\ud800)",
         "{field} 须为有效的 Unicode 文本（不得含 \\ud800 之类的单独代理码位）",
     ),
-    "invalid_unicode": (
-        "{field} must be valid Unicode (no lone surrogate code points such as \\ud800)",
-        "{field} 须为有效的 Unicode 文本（不得含 \\ud800 之类的单独代理码位）",
-    ),
     "greater_than_equal": ("{field} must be at least {ge}", "{field} 不能小于 {ge}"),
     "less_than_equal": ("{field} must be at most {le}", "{field} 不能大于 {le}"),
     "int_parsing": ("{field} must be an integer", "{field} 须为整数"),

@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 from pilotkg.api.deps import pilot_of
 from pilotkg.graph import sparql
 from pilotkg.matching import ActionPlan, CoverageReport, MatchResult, SearchHit
-from pilotkg.policy import ApplyInfo, Article, Direction, Group, has_content, has_lone_surrogate
+from pilotkg.policy import ApplyInfo, Article, Direction, Group, has_content
 from pilotkg.projects import EligibilityReport, Unit
 from pilotkg.service import Pilot
 from pilotkg.settings import Settings
@@ -27,8 +27,6 @@ def _not_blank(value: str) -> str:
     # Zero-width-only or NUL-only text is as empty as whitespace (it used to get a match).
     if not has_content(value):
         raise PydanticCustomError("blank_text", "must not be blank")
-    if has_lone_surrogate(value):  # "\\ud800" in JSON: not a character; it used to be a 500
-        raise PydanticCustomError("invalid_unicode", "must be valid Unicode (no lone surrogate code points)")
     return value
 
 

@@ -160,15 +160,13 @@ def has_content(text: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" for c in text)
 
 
-def has_lone_surrogate(text: str) -> bool:
-    """True if ``text`` holds a UTF-16 surrogate code point (a JSON "\\ud800" escape decodes to one): it
-    is not a character, and no UTF-8 encoder, tokenizer or RDF store accepts it."""
-    return any("\ud800" <= c <= "\udfff" for c in text)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def without_surrogates(text: str) -> str:
-    """``text`` with every surrogate code point replaced by U+FFFD (for paths that must not fail)."""
-    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text) if has_lone_surrogate(text) else text
+    """``text`` with every surrogate code point (a JSON "\\ud800" escape decodes to one) replaced by U+FFFD:
+    it is no character, and neither OpenCC nor the tokenizers can encode it."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def nfkc(text: str) -> str:
