@@ -120,6 +120,7 @@ class Lexicon:
         self.n = len(docs)
         self.df = dict(df)
         self._items: dict[str, list[list[str]]] = {}
+        self._subwords: dict[str, list[str]] = {}
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 1))
@@ -136,7 +137,9 @@ class Lexicon:
             if t in text:
                 found += w
                 continue
-            words = self.tokenizer.subwords(t)
+            words = self._subwords.get(t)
+            if words is None:  # the guide's tokens: a few hundred, split once each
+                words = self._subwords[t] = self.tokenizer.subwords(t)
             if words != [t]:
                 found += w * sum(x in text for x in words) / len(words)
         return found / total
