@@ -251,7 +251,9 @@ def test_timeout_raises_and_store_stays_usable(store: GraphStore) -> None:
     t0 = time.monotonic()
     with pytest.raises(QueryTimeout):
         store.query("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", timeout_s=1.0)
-    assert time.monotonic() - t0 < 2.0
+    # Read to the end, the join takes ~50 s: back within 10 s means the limit stopped it. (A bound near
+    # the limit itself, 2 s, failed on a loaded machine without saying anything about the limit.)
+    assert time.monotonic() - t0 < 10.0
     assert store.query(f"ASK {{ GRAPH <{G1}> {{ <{EX}p1> ?p ?o }} }}", timeout_s=5).boolean is True
 
 
