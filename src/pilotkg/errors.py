@@ -90,6 +90,13 @@ class ResultTooLarge(QueryError):
     code = "result_too_large"
 
 
+class QueryMemoryExceeded(QueryError):
+    """A query needed more memory than one query may use (its worker process was stopped)."""
+
+    http_status = 422
+    code = "query_memory_exceeded"
+
+
 class TooManyRequests(PilotkgError):
     """The caller already has as many requests running as it may (per-caller concurrency limit)."""
 

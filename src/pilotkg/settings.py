@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     sparql_workers: int = Field(
         2, description="Worker processes that run users' SPARQL in `pilotkg serve` (killed at the time limit)"
     )
+    sparql_worker_memory_mb: int = Field(
+        2048,
+        ge=512,
+        description="Memory (MiB) one SPARQL worker process may allocate; a query that needs more is stopped (422). "
+        "A sorted cross join of the 7 000-triple policy graph reaches 4 GB within the 10 s limit.",
+    )
     sparql_per_caller: int = Field(4, description="SPARQL queries one anonymous caller (address) may run at once")
     anonymous_max_rows: int = Field(10_000, description="Result rows an anonymous SPARQL query may return")
     anonymous_max_bytes: int = Field(5_000_000, description="Result size (value characters) for anonymous queries")

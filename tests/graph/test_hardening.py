@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, Literal, URIRef
 
-from pilotkg.errors import QueryError, QueryTimeout, ResultTooLarge, UpdateForbidden
+from pilotkg.errors import QueryError, QueryMemoryExceeded, QueryTimeout, ResultTooLarge, UpdateForbidden
 from pilotkg.graph.sparql import prepare_query, run_query
 from pilotkg.graph.store.base import SparqlLimits, scan_sparql
 from pilotkg.graph.store.embedded import EmbeddedStore
@@ -159,3 +159,25 @@ def test_workers_see_writes(disk_store: EmbeddedStore) -> None:
     assert run_query(disk_store, q, timeout_s=30, allowed_graphs=[G]).boolean is False
     disk_store.update(f"INSERT DATA {{ GRAPH <{G}> {{ <http://e/new> <http://e/p> 1 }} }}")
     assert run_query(disk_store, q, timeout_s=30, allowed_graphs=[G]).boolean is True
+
+
+def test_a_query_over_the_memory_limit_is_stopped_and_the_next_one_runs(tmp_path: Path) -> None:
+    # A sorted cross product keeps every row: 3 000² rows need gigabytes, far over 512 MiB (a warm
+    # worker uses ~370 MiB of it, most of that its thread's reserved stack).
+    s = EmbeddedStore(tmp_path / "ox", workers=1, worker_memory_mb=512)
+    try:
+        g = Graph()
+        for i in range(3000):
+            g.add((URIRef(f"http://e/s{i}"), URIRef("http://e/p"), Literal(i)))
+        s.replace_graph(G, g)
+        with pytest.raises(QueryMemoryExceeded) as err:
+            run_query(s, "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f", timeout_s=120, allowed_graphs=[G])
+        assert err.value.http_status == 422 and "512 MiB" in err.value.message_en and "内存" in err.value.message_zh
+        res = run_query(s, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", timeout_s=60, allowed_graphs=[G])
+        assert res.rows[0]["n"].value == "3000"
+        # a crash for another reason is still reported as the engine's failure, not as memory
+        with pytest.raises(QueryError) as other:
+            _pool(s).run(Job("ASK {}", crash_in_prepare, None, s.generation, None, None), timeout_s=30)
+        assert not isinstance(other.value, QueryMemoryExceeded) and "查询引擎" in other.value.message_zh
+    finally:
+        s.close()

@@ -18,10 +18,16 @@ from pilotkg.settings import Settings
 
 def open_store(settings: Settings, *, read_only: bool = False, workers: int = 0) -> GraphStore:
     """The remote endpoint when ``sparql_query_url`` is set, else the embedded store in ``store_dir``
-    (with ``workers`` query worker processes for users' queries: see :mod:`.pool`)."""
+    (with ``workers`` query worker processes for users' queries, each limited to
+    ``sparql_worker_memory_mb``: see :mod:`.pool`)."""
     if settings.sparql_query_url:
         return RemoteStore(settings, read_only=read_only)
-    return EmbeddedStore(settings.store_dir, read_only=read_only, workers=workers)
+    return EmbeddedStore(
+        settings.store_dir,
+        read_only=read_only,
+        workers=workers,
+        worker_memory_mb=settings.sparql_worker_memory_mb,
+    )
 
 
 __all__ = [

@@ -82,13 +82,17 @@ def _run_with_deadline(fn: Callable[[threading.Event], QueryResult], timeout_s: 
 class EmbeddedStore(SparqlUpdates):
     """pyoxigraph on disk (``path``) or in memory (``path=None``, for tests)."""
 
-    def __init__(self, path: Path | None, *, read_only: bool = False, workers: int = 0) -> None:
+    def __init__(
+        self, path: Path | None, *, read_only: bool = False, workers: int = 0, worker_memory_mb: int | None = None
+    ) -> None:
         self.read_only = read_only
         self.path = path
         self.location = str(path) if path is not None else ":memory:"
         self._store: ox.Store | None = self._open(path, read_only)
         # Workers open the folder read-only: only for a store on disk.
-        self._pool: QueryPool | None = QueryPool(path, workers) if workers > 0 and path is not None else None
+        self._pool: QueryPool | None = (
+            QueryPool(path, workers, memory_mb=worker_memory_mb) if workers > 0 and path is not None else None
+        )
         self.generation = 0  # bumped by every write, so workers reopen their read-only snapshot
 
     @staticmethod

@@ -8,6 +8,11 @@ user sends is handed to one of a few worker processes, each holding the store op
 that passes the time limit is killed (SIGKILL) and replaced, so a timed-out query stops using a core at
 once; a worker that dies on a query is replaced the same way and the caller gets a QueryError.
 
+Each worker may allocate at most ``memory_mb`` (``RLIMIT_DATA``: heap and private mappings, not the
+store's files): a sorted cross join of the 7 000-triple policy graph reaches 4 GB within the 10 s time
+limit, and a few of those at once would take the machine's memory from the service. The engine aborts
+its process when an allocation is refused; the caller gets ``QueryMemoryExceeded`` (422).
+
 A read-only open is a snapshot: the writer bumps a generation number on every write, and a worker
 reopens the store (~25 ms) when the generation of the query it gets is newer than its own.
 """
@@ -17,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
+import resource
+import signal
 import sys
 import threading
 import time
@@ -30,7 +37,7 @@ import pyoxigraph as ox
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 
-from pilotkg.errors import PilotkgError, QueryError, ServiceBusy, StoreError
+from pilotkg.errors import PilotkgError, QueryError, QueryMemoryExceeded, ServiceBusy, StoreError
 from pilotkg.graph.store.base import QueryResult, materialize, syntax_error, timeout_error
 
 log = logging.getLogger("pilotkg.store")
@@ -161,6 +168,10 @@ def _serve(conn: Connection, path: str) -> None:
             reply: tuple[Any, ...] = ("ok", run_job(store, job))
         except PilotkgError as exc:
             reply = ("error", type(exc), exc.message_en, exc.message_zh, exc.where)
+        except MemoryError:  # refused in Python (the engine aborts instead): this process is done
+            with contextlib.suppress(EOFError, OSError):
+                conn.send(("memory",))
+            return
         except Exception as exc:  # a bug or an engine error: reported as such, the worker lives on
             reply = (
                 "error",
@@ -175,7 +186,9 @@ def _serve(conn: Connection, path: str) -> None:
             return
 
 
-def _worker_main(conn: Connection, path: str) -> None:
+def _worker_main(conn: Connection, path: str, memory_bytes: int | None) -> None:
+    if memory_bytes is not None:
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     sys.setrecursionlimit(_WORKER_RECURSION)
     threading.stack_size(_WORKER_STACK)
     t = threading.Thread(target=_serve, args=(conn, path), name="pilotkg-query-worker")
@@ -199,9 +212,12 @@ class _Worker:
 class QueryPool:
     """``size`` worker processes on the store at ``path``; :meth:`run` hands one a job."""
 
-    def __init__(self, path: Path, size: int, *, wait_s: float = WAIT_FOR_WORKER_S) -> None:
+    def __init__(
+        self, path: Path, size: int, *, wait_s: float = WAIT_FOR_WORKER_S, memory_mb: int | None = None
+    ) -> None:
         self.path = path
         self.size = max(1, size)
+        self.memory_mb = memory_mb
         self.wait_s = wait_s
         self._ctx = mp.get_context("spawn")  # fork would copy the server's threads and locks
         # One worker is kept for priority jobs (token holders), so anonymous load never locks reviewers out.
@@ -218,7 +234,10 @@ class QueryPool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, args=(child, str(self.path)), daemon=True, name="pilotkg-query")
+        memory = self.memory_mb * 2**20 if self.memory_mb else None
+        proc = self._ctx.Process(
+            target=_worker_main, args=(child, str(self.path), memory), daemon=True, name="pilotkg-query"
+        )
         proc.start()
         child.close()
         return _Worker(proc, parent)
@@ -278,11 +297,16 @@ class QueryPool:
             try:
                 reply = w.conn.recv()
             except (EOFError, OSError):
+                w.process.join(timeout=1)
+                if w.process.exitcode == -signal.SIGABRT and self.memory_mb:  # an allocation refused
+                    raise self._memory_exceeded() from None
                 raise QueryError(
                     "the query engine failed on this query; it was stopped and restarted",
                     "查询引擎无法处理该查询，已终止并重新启动",
                     where="query",
                 ) from None
+            if reply[0] == "memory":
+                raise self._memory_exceeded()
             healthy = True
         finally:
             if healthy:
@@ -294,6 +318,16 @@ class QueryPool:
             return result
         _, cls, en, zh, where = reply
         raise cls(en, zh, where=where)
+
+    def _memory_exceeded(self) -> QueryMemoryExceeded:
+        log.warning("a query needed more than %s MiB; its worker was stopped", self.memory_mb)
+        return QueryMemoryExceeded(
+            f"the query needed more than the {self.memory_mb} MiB one query may use; it was stopped "
+            "(narrow its patterns: sorting or grouping a cross product keeps every row in memory)",
+            f"该查询所需内存超过单个查询上限 {self.memory_mb} MiB，已终止"
+            "（请收窄查询模式：对笛卡尔积排序或分组会把所有行保存在内存中）",
+            where="query",
+        )
 
     def available(self) -> int:
         """Workers idle right now (a killed one counts again once its replacement is warm)."""
