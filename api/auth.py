@@ -31,6 +31,13 @@ Role = Literal["anonymous", "applicant", "reviewer"]
 class Principal:
     role: Role
     applicant: str | None = None  # the applicant (lead unit) name, for role "applicant"
+    reviewer: int | None = None  # which configured reviewer token (its position; never the token itself)
+
+    @property
+    def caller(self) -> str:
+        """Whose allowance a request of a token holder counts against: each reviewer token its own, each
+        applicant its own (all of one applicant's tokens together). Anonymous callers are counted by address."""
+        return f"reviewer:{self.reviewer}" if self.role == "reviewer" else f"{self.role}:{self.applicant}"
 
     @property
     def is_reviewer(self) -> bool:
@@ -66,15 +73,16 @@ def resolve(settings: Settings, authorization: str | None) -> Principal:
     candidate = token.encode("utf-8")
     # Every configured token is compared (no early exit), each in constant time, so response
     # timing does not reveal which tokens exist or how much of one matched.
-    reviewer = False
-    for secret in settings.reviewer_tokens:
-        reviewer |= _matches(candidate, secret)
+    reviewer: int | None = None
+    for i, secret in enumerate(settings.reviewer_tokens):
+        if _matches(candidate, secret):
+            reviewer = i
     applicant: str | None = None
     for secret, name in settings.applicant_tokens.items():
         if _matches(candidate, secret):
             applicant = name
-    if reviewer:
-        return Principal("reviewer")
+    if reviewer is not None:
+        return Principal("reviewer", reviewer=reviewer)
     if applicant is not None:
         return Principal("applicant", applicant)
     raise Unauthenticated("unknown or expired token", "令牌无效或已过期", where="header Authorization")

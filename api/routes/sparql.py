@@ -316,11 +316,9 @@ def router() -> APIRouter:
         settings: Settings = request.app.state.settings
         runtime: Runtime = request.app.state.runtime
         anonymous = who.role == "anonymous"
-        # Per caller: an anonymous address, or a token's role and applicant. Token holders may use every
-        # worker (one is kept for them); an anonymous address only its small allowance.
-        caller = (
-            f"address:{request.client.host if request.client else '?'}" if anonymous else f"{who.role}:{who.applicant}"
-        )
+        # Per caller: an anonymous address, or a token (each reviewer token, each applicant). Token holders
+        # may use every worker (one is kept for them); an anonymous address only its small allowance.
+        caller = f"address:{request.client.host if request.client else '?'}" if anonymous else who.caller
         allowance = settings.sparql_per_caller if anonymous else max(1, settings.sparql_workers) * 2
         with runtime.slots.hold(caller, allowance):
             result = await run_in_threadpool(

@@ -246,6 +246,18 @@ def test_protocol_graph_parameters_can_narrow_the_view(client: TestClient) -> No
 # --- token handling -----------------------------------------------------------------------------
 
 
+def test_each_reviewer_token_has_its_own_sparql_allowance() -> None:
+    # The caller key once was role + applicant: every reviewer was "reviewer:None", so one reviewer's
+    # batch of queries took the allowance of all the others (429 for them).
+    s = Settings(reviewer_tokens=["r1", "r2"], applicant_tokens={"a1": "甲", "a2": "甲", "a3": "丙"})
+    r1, r2 = auth.resolve(s, "Bearer r1"), auth.resolve(s, "Bearer r2")
+    assert r1.is_reviewer and r2.is_reviewer and r1.caller != r2.caller
+    assert "r1" not in r1.caller and "r2" not in r2.caller  # the key never carries the secret
+    # one applicant's tokens share its allowance; another applicant has its own
+    assert auth.resolve(s, "Bearer a1").caller == auth.resolve(s, "Bearer a2").caller
+    assert auth.resolve(s, "Bearer a1").caller != auth.resolve(s, "Bearer a3").caller
+
+
 def test_resolve_compares_every_token_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings(reviewer_tokens=["r1", "r2"], applicant_tokens={"a1": "甲", "a2": "乙", "a3": "丙"})
     calls: list[tuple[bytes, bytes]] = []
@@ -256,7 +268,7 @@ def test_resolve_compares_every_token_in_constant_time(monkeypatch: pytest.Monke
         return real(a, b)
 
     monkeypatch.setattr(auth.hmac, "compare_digest", spy)
-    assert auth.resolve(s, "Bearer r1") == auth.Principal("reviewer")
+    assert auth.resolve(s, "Bearer r1") == auth.Principal("reviewer", reviewer=0)
     assert len(calls) == 5  # no early exit on the first match
     calls.clear()
     assert auth.resolve(s, "bearer a2") == auth.Principal("applicant", "乙")
