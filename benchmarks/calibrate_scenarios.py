@@ -7,7 +7,7 @@ in PILOTKG_DATA_DIR) it also prints how often in-scope cases get a 'fits' scenar
 out-of-scope cases are named.
 
 Uses the product's embedder (the local e5 folder, PILOTKG_MODEL_DIR) and the scenario descriptions of
-ontology/action-plan-2023.ttl; the chosen value goes into pilotkg.matching.scenarios.FIT_CUTOFF.
+ontology/action-plan-2023.ttl. `pilotkg judge calibrate` chooses the shipped value the same way (cutoffs.json).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> None:
         f"fit precision {cal.heldout_fit_precision:.3f}, fit recall {cal.heldout_fit_recall:.3f}; "
         f"cut-offs chosen on training splits {cal.cutoff_min:.4f}–{cal.cutoff_max:.4f}"
     )
-    print(f"cut-off on all cases: {cal.cutoff:.4f} (shipped FIT_CUTOFF = {FIT_CUTOFF:.4f})")
+    print(f"cut-off on all cases: {cal.cutoff:.4f} (shipped by pilotkg judge calibrate: {FIT_CUTOFF:.4f})")
     if eval_path is not None:
         pilot = Pilot.open(settings.model_copy(update={"corpus_dir": corpus_dir}))
         try:

@@ -20,14 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {"pilotkg": ROOT / "src" / "pilotkg", "pilotkg.api": ROOT / "api", "pilotkg.indexers": ROOT / "indexers"}
 # The data flow, lowest first: a unit may import only units before it (and itself).
 LAYERS = [
-    {"pilotkg.settings", "pilotkg.errors", "pilotkg.iri"},
+    {"pilotkg.settings", "pilotkg.errors", "pilotkg.iri", "pilotkg.files", "pilotkg.cutoffs"},
     {"pilotkg.policy"},
     {"pilotkg.graph"},
     {"pilotkg.vectors"},
     {"pilotkg.matching"},
     {"pilotkg.projects"},
     {"pilotkg.service"},
-    {"pilotkg.evaluate", "pilotkg.api", "pilotkg.indexers"},
+    {"pilotkg.evaluate", "pilotkg.calibration", "pilotkg.api", "pilotkg.indexers"},
     {"pilotkg.cli"},
 ]
 

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pilotkg.cli import app
+from pilotkg.cutoffs import Cutoffs, artefact_path
 from pilotkg.settings import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -277,3 +278,27 @@ def test_match_table_prints_the_scenario_line(env) -> None:  # type: ignore[no-u
     assert res.exit_code == 0, res.output
     line = next(x for x in res.stdout.splitlines() if x.startswith("场景 scenario:"))
     assert "「冰雪灾害」" in line
+
+
+# --- judge calibrate ---------------------------------------------------------------------------------
+
+
+def test_calibrate_reproduces_the_shipped_artefact(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "cutoffs.json"
+    res = runner.invoke(app, ["judge", "calibrate", "--root", str(REPO), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    made = Cutoffs.model_validate_json(out.read_text(encoding="utf-8"))
+    shipped = json.loads(artefact_path().read_text(encoding="utf-8"))
+    for name in ("scenario_fit", "search_floor", "duplicate"):
+        assert getattr(made, name).value == pytest.approx(shipped[name]["value"], abs=1e-4), name
+        assert getattr(made, name).heldout == pytest.approx(shipped[name]["heldout"], abs=1e-3), name
+    # what the README reports: held-out accuracy of the scenario fit and of the floor, no missed duplicate
+    assert made.scenario_fit.heldout["accuracy"] >= 0.9 and made.search_floor.heldout["accuracy"] >= 0.9
+    assert made.duplicate.heldout["missed_duplicates"] == 0
+    assert "scenario_fit: " in res.output and "wrote" in res.output
+
+
+def test_calibrate_names_a_missing_text_file(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["judge", "calibrate", "--root", str(tmp_path), "--out", str(tmp_path / "c.json")])
+    assert res.exit_code == 2 and "scenario_calibration.json" in res.output
+    assert not (tmp_path / "c.json").exists()

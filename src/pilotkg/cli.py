@@ -549,6 +549,39 @@ def judge_fit(
     run(body)
 
 
+@judge_app.command("calibrate")
+def judge_calibrate(
+    root: Annotated[
+        Path, typer.Option(help="Repository whose tests/data and corpus/projects hold the labelled texts")
+    ] = Path("."),
+    output: Annotated[
+        Path | None, typer.Option("--out", help="Where to write; default: the package's artefact")
+    ] = None,
+) -> None:
+    """Choose the scenario-fit, search-floor and duplicate cut-offs by cross-validation on the labelled
+    texts written for them and write the artefact (values, held-out figures, data digests, date)."""
+
+    def body() -> None:
+        from pilotkg.calibration import CalibrationData, calibrate_cutoffs
+        from pilotkg.cutoffs import artefact_path, write_cutoffs
+
+        data = CalibrationData.in_repo(root)
+        for f in data.files():
+            if not f.is_file():
+                raise InputError(f"no such file: {f}", f"文件不存在：{f}", where=str(f))
+        with _pilot(read_only=True) as pilot:
+            cutoffs = calibrate_cutoffs(pilot, data, _say)
+        target = output or artefact_path()
+        write_cutoffs(cutoffs, target)
+        for name in ("scenario_fit", "search_floor", "duplicate"):
+            c = getattr(cutoffs, name)
+            held = ", ".join(f"{k} {v:g}" for k, v in c.heldout.items())
+            typer.echo(f"{name}: {c.value:g}  (held out: {held})")
+        typer.echo(f"wrote {target}")
+
+    run(body)
+
+
 @app.command()
 def export(
     fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.turtle,

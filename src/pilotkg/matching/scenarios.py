@@ -27,15 +27,16 @@ from rdflib.namespace import DCTERMS, SKOS
 from rdflib.term import Node
 
 from pilotkg import iri
+from pilotkg.cutoffs import shipped_cutoffs
 from pilotkg.graph import PK, action_plan_graph
 from pilotkg.matching.base import MatchResult, ScenarioRef, ScenarioRelation
 from pilotkg.policy import Corpus, prepare_query, split_sentences
 from pilotkg.vectors import Embedder, IndexPoint, SparseVec, VectorIndex
 
 # Cosine (e5 query vs passage) of the whole description with a scenario description, at or above which
-# an out-of-scope description is said to fit the scenario. Chosen by
-# `.venv/bin/python benchmarks/calibrate_scenarios.py` (README, "Scenarios of the 2023–2025 action plan").
-FIT_CUTOFF = 0.8881
+# an out-of-scope description is said to fit the scenario. Chosen by cross-validation in
+# `pilotkg judge calibrate` and read from its artefact (README, "Scenarios of the 2023–2025 action plan").
+FIT_CUTOFF = shipped_cutoffs().scenario_fit.value
 
 SCENARIOS = "scenarios"  # Qdrant collection: one point per scenario description (built by build_index)
 COVERING: frozenset[str] = frozenset({"closeMatch", "broadMatch"})  # relations that make a 2021 direction

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pilotkg import iri
+from pilotkg.cutoffs import shipped_cutoffs
 from pilotkg.matching.base import SearchHit
 from pilotkg.policy import Corpus, Tokenizer, bm25_doc_vector, bm25_query_vector, domain_terms_from
 from pilotkg.vectors import Embedder, IndexPoint, SearchRequest, SparseVec, VectorIndex
@@ -22,8 +23,9 @@ POLICY = "policy"
 # out-of-scope anchors), which no route or command may show: search asks for these kinds only.
 PUBLIC_KINDS: tuple[str, ...] = ("direction", "requirement", "article")
 # Below this dense cosine (e5 query vs. passage) a hit is not shown unless it shares a term with the
-# query. Chosen by 5-fold cross-validation on labelled queries (benchmarks/search_floor.py, README).
-RELEVANCE_FLOOR = 0.852
+# query. Chosen by 5-fold cross-validation on labelled queries in `pilotkg judge calibrate` and read
+# from its artefact (README).
+RELEVANCE_FLOOR = shipped_cutoffs().search_floor.value
 
 
 @dataclass(frozen=True)

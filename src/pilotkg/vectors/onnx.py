@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from pilotkg.errors import ModelError
-from pilotkg.vectors.files import atomic_path
+from pilotkg.files import atomic_path
 
 ONNX_NAME = "onnx/encoder.onnx"
 OPSET = 17

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pilotkg.errors import ModelError
-from pilotkg.vectors.files import atomic_path
+from pilotkg.files import atomic_path
 
 PIECES_NAME = "sentencepiece.model"
 _SPACE = "\u2581"  # SentencePiece's visible space

@@ -1,4 +1,4 @@
-"""Files of the model folder written atomically: a half-written file never takes the final name."""
+"""Files written atomically (the model folder, fitted artefacts): a half-written file never takes the final name."""
 
 from __future__ import annotations
 
