@@ -573,7 +573,7 @@ def main() -> None:
 
     # --- vectors ---
     say("embedding the rate sample and the near-duplicate pairs with e5")
-    embedder = get_embedder(Settings(model_dir=ROOT / "data" / "models" / "multilingual-e5-small"))
+    embedder = get_embedder(Settings())  # the configured model folder (PILOTKG_MODEL_DIR or the per-user cache)
     rnd = np.random.default_rng(5)
     sample_ids = [p.id for p in random.Random(3).sample(synth.projects, min(args.rate_sample, args.n))]
     pair_ids = sorted(set(synth.duplicates) | set(synth.duplicates.values()))
