@@ -12,6 +12,7 @@ from pilotkg.policy.quantity import (
     is_prior_value,
     measures_event_interval,
     nearest_word,
+    sentence_names,
 )
 from pilotkg.policy.text import (
     CN_NUMERALS,
@@ -80,6 +81,7 @@ __all__ = [
     "nfkc",
     "normalize_mapped",
     "prepare_query",
+    "sentence_names",
     "split_clauses",
     "split_sentences",
     "title_end",
