@@ -227,16 +227,12 @@ def capability_features(
     best = sims.max(axis=0)
     arg = ev[sims.argmax(axis=0)]
     focus = (sims - an.unit_best[ev][:, None]).max(axis=0)
-    top2 = np.sort(sims, axis=0)[-2:].mean(axis=0)
-    sd = float(best.std()) or 1.0
-    z = (best - best.mean()) / sd
     usable = an.usable_text()
     share = len(ev) / max(len(an.units), 1)
     # for each requirement: how many of the direction's requirements its best clause is closer to
     at_best = sims[sims.argmax(axis=0)]  # row j: the best clause of requirement j against all of them
     outranked = (at_best > best[:, None]).sum(axis=1)
     nearest_share = np.bincount(sims.argmax(axis=1), minlength=n) / len(ev)
-    above_text = best - float(an.unit_best[ev].mean())
     # each clause shared among the requirements by a sharp softmax: a requirement some clause is clearly
     # about (rather than about a sibling) is claimed; one only ever second-best to its siblings is not
     lean = np.exp((sims - sims.max(axis=1, keepdims=True)) / CLAIM_TEMPERATURE)
@@ -246,17 +242,13 @@ def capability_features(
         rb = bigrams(r.text)
         lexical = len(rb & an.text_bigrams) / max(len(rb), 1)
         values = {
-            "sim": best[j],
             "focus": focus[j],
-            "support": top2[j],
-            "z": z[j],
             "lexical": lexical,
             "effect": float(r.section == "effect"),
             "length": an.length,
             "evidence_share": share,
             "outranked": float(outranked[j]),
             "nearest_share": float(nearest_share[j]),
-            "above_text": float(above_text[j]),
             "evidence_count": math.log1p(len(ev)),
             "claim": float(claim[j]),
             "item": lexicon.item_share(r.text, usable),
