@@ -291,3 +291,19 @@ def test_the_lead_phrase_sharpens_the_direction_it_names(pilot) -> None:  # type
 
     assert int(np.argmax(s.fused(w))) == 0
     assert gap(w) > gap(w.model_copy(update={"lead": 0.0}))
+
+
+def test_lexical_evidence_is_read_where_the_text_speaks_of_the_project(pilot) -> None:  # type: ignore[no-untyped-def]
+    # 云端 named only in a negated clause, or only in the background, is no lexical evidence of 云端汇聚
+    negated = "园区监测数据汇聚到企业本地服务器，不接入云端平台。"
+    background = "一、项目背景\n同类园区多把数据放在云端。\n二、建设内容\n园区监测数据汇聚到企业本地服务器。"
+    cloud = "园区监测数据汇聚到政务云端平台。"
+    col = CAPABILITY_FEATURES.index("lexical")
+
+    def lexical(text: str) -> float:
+        reqs, x, _ = pilot.checker.features(pilot.checker.reader.read(text), 5)
+        return float(next(x[i, col] for i, r in enumerate(reqs) if "云端汇聚" in r.text))
+
+    for text in (negated, background):
+        assert "云端" not in pilot.checker.reader.read(text).usable_bigrams
+        assert lexical(text) < lexical(cloud)

@@ -81,7 +81,7 @@ class Analysis:
     vecs: np.ndarray  # one unit vector per unit
     unit_best: np.ndarray  # each unit's best cosine with any requirement of the guide
     quantities: list[Quantity]
-    text_bigrams: set[str]
+    usable_bigrams: set[str]  # character bigrams of the usable units (not negated, background or title)
 
     @property
     def length(self) -> float:
@@ -211,7 +211,13 @@ class Reader:
             else np.zeros((0, self.all.shape[1]), dtype=np.float32)
         )
         unit_best = (vecs @ self.all.T).max(axis=1) if len(units) else np.zeros(0)
-        return Analysis(text, mapped, units, vecs, unit_best, extract_quantities(norm), bigrams(norm))
+        # the lexical evidence of a requirement is read where the text speaks of the project: a term named only
+        # in the background or in a negated clause (不接入本平台) is not evidence
+        usable_bigrams: set[str] = set()
+        for u in units:
+            if u.usable:
+                usable_bigrams |= bigrams(u.text)
+        return Analysis(text, mapped, units, vecs, unit_best, extract_quantities(norm), usable_bigrams)
 
 
 def capability_features(
@@ -240,7 +246,7 @@ def capability_features(
     rows = []
     for j, r in enumerate(reqs):
         rb = bigrams(r.text)
-        lexical = len(rb & an.text_bigrams) / max(len(rb), 1)
+        lexical = len(rb & an.usable_bigrams) / max(len(rb), 1)
         values = {
             "focus": focus[j],
             "lexical": lexical,

@@ -33,7 +33,7 @@ ARTEFACT_VERSION = 4
 # ten fold seeds is 0.818 against 0.812 — they restate "focus" and "claim" and add variance)
 CAPABILITY_FEATURES: tuple[str, ...] = (
     "focus",  # best (cosine − that clause's best cosine with any requirement of the guide): ≤ 0
-    "lexical",  # share of the requirement's character bigrams found in the text
+    "lexical",  # share of the requirement's character bigrams found in the text's usable units
     "effect",  # the requirement is an 应用成效 (effect) rather than a 示范要求 (demand) (1/0)
     "length",  # log10 of the description's length in characters
     "evidence_share",  # share of the text's clauses that count as evidence (concrete, not negated, not background)
