@@ -307,3 +307,12 @@ def test_lexical_evidence_is_read_where_the_text_speaks_of_the_project(pilot) ->
     for text in (negated, background):
         assert "云端" not in pilot.checker.reader.read(text).usable_bigrams
         assert lexical(text) < lexical(cloud)
+
+
+def test_a_negation_governs_the_clauses_before_it(pilot) -> None:  # type: ignore[no-untyped-def]
+    # topic first, what is (not) done with it after: the topic clause is no evidence of doing it; a clause after
+    # the negation says something else and still counts
+    an = pilot.checker.reader.read("厂区粉尘浓度和温湿度数据仍由原有DCS系统采集，不接入本平台，车间新建烟感探测器60套。")
+    clauses = {u.text: u for u in an.units if not u.sentence}
+    assert not clauses["厂区粉尘浓度和温湿度数据仍由原有DCS系统采集"].evidence
+    assert clauses["车间新建烟感探测器60套"].evidence

@@ -201,10 +201,15 @@ class Reader:
             units.append(Unit(s.text, s.start, s.end, sec, True, is_negated(s.text), self.concrete(s.text)))
             parts = split_clauses(s.text)
             if len(parts) > 1:
-                for a, b in parts:
+                # a negation governs the clauses before it too (环境参数仍由原有系统负责，不接入本平台): the
+                # topic comes first, what is (not) done with it after
+                later = [is_negated(s.text[a:b]) for a, b in parts]
+                for k in range(len(later) - 2, -1, -1):
+                    later[k] = later[k] or later[k + 1]
+                for (a, b), neg in zip(parts, later, strict=True):
                     if b - a >= 4:
                         c = s.text[a:b]
-                        units.append(Unit(c, s.start + a, s.start + b, sec, False, is_negated(c), self.concrete(c)))
+                        units.append(Unit(c, s.start + a, s.start + b, sec, False, neg, self.concrete(c)))
         vecs = (
             np.asarray(self.embedder.embed_queries([u.text for u in units]), dtype=np.float32)
             if units
