@@ -312,7 +312,17 @@ def test_lexical_evidence_is_read_where_the_text_speaks_of_the_project(pilot) ->
 def test_a_negation_governs_the_clauses_before_it(pilot) -> None:  # type: ignore[no-untyped-def]
     # topic first, what is (not) done with it after: the topic clause is no evidence of doing it; a clause after
     # the negation says something else and still counts
-    an = pilot.checker.reader.read("厂区粉尘浓度和温湿度数据仍由原有DCS系统采集，不接入本平台，车间新建烟感探测器60套。")
+    an = pilot.checker.reader.read(
+        "厂区粉尘浓度和温湿度数据仍由原有DCS系统采集，不接入本平台，车间新建烟感探测器60套。"
+    )
     clauses = {u.text: u for u in an.units if not u.sentence}
     assert not clauses["厂区粉尘浓度和温湿度数据仍由原有DCS系统采集"].evidence
     assert clauses["车间新建烟感探测器60套"].evidence
+
+
+def test_a_budget_line_is_not_evidence(pilot) -> None:  # type: ignore[no-untyped-def]
+    # a budget line names what money buys (指挥调度系统380万元), not what the project does with it
+    an = pilot.checker.reader.read("在12座瞭望塔部署热成像摄像机。投资构成：热成像摄像机520万元，指挥调度系统380万元。")
+    budget = [u for u in an.units if "380万元" in u.text]
+    assert budget and not any(u.evidence or u.usable for u in budget)
+    assert any(u.evidence and "瞭望塔" in u.text for u in an.units)

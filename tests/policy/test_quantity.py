@@ -534,3 +534,12 @@ def test_sentence_names_reads_the_whole_sentence_of_a_value() -> None:
     text = "数据质量由人工审核。从触发到发布平均30秒。"
     assert not sentence_names(text, extract_quantities(text)[0], gate)
     assert not sentence_names(text, extract_quantities(text)[0], ())
+
+
+def test_states_money() -> None:
+    from pilotkg.policy import states_money
+
+    for text in ("其中无人机及载荷450万元", "总投资1.6亿元", "设备费￥120万", "a budget of RMB 3 million"):
+        assert states_money(text), text
+    for text in ("布设雨量站40处", "每年演练两次", "报警时间少于5分钟", "多元数据融合"):
+        assert not states_money(text), text

@@ -3,7 +3,8 @@ the features of each capability requirement of a direction against it.
 
 A clause counts as *evidence* only when it is about the project: it is concrete (it says something the
 policy text does not — at least ``MIN_NOVEL_TOKENS`` words absent from the guide, or a stated value), it is
-not negated (尚未接入, 不与……联网) and it does not lie under a background or limitations heading. Restating
+not negated (尚未接入, 不与……联网), it is not a budget line (指挥决策系统600万元) and it does not lie under a
+background or limitations heading. Restating
 the direction's name or a requirement's wording is not evidence of doing it.
 """
 
@@ -31,6 +32,7 @@ from pilotkg.policy import (
     prepare_query,
     split_clauses,
     split_sentences,
+    states_money,
     title_end,
 )
 from pilotkg.vectors import Embedder
@@ -60,11 +62,12 @@ class Unit:
     sentence: bool  # a whole sentence (else one of its clauses)
     negated: bool
     concrete: bool
+    budget: bool = False  # states an amount of money: a budget line, what money buys
 
     @property
     def usable(self) -> bool:
-        """Not negated and not under a background or limitations heading."""
-        return not self.negated and self.section not in NOT_EVIDENCE_SECTIONS
+        """Not negated, not a budget line and not under a background or limitations heading."""
+        return not self.negated and not self.budget and self.section not in NOT_EVIDENCE_SECTIONS
 
     @property
     def evidence(self) -> bool:
@@ -198,7 +201,9 @@ class Reader:
         units: list[Unit] = []
         for s in split_sentences(norm):
             sec = section(s.start)
-            units.append(Unit(s.text, s.start, s.end, sec, True, is_negated(s.text), self.concrete(s.text)))
+            units.append(
+                Unit(s.text, s.start, s.end, sec, True, is_negated(s.text), self.concrete(s.text), states_money(s.text))
+            )
             parts = split_clauses(s.text)
             if len(parts) > 1:
                 # a negation governs the clauses before it too (环境参数仍由原有系统负责，不接入本平台): the
@@ -209,7 +214,9 @@ class Reader:
                 for (a, b), neg in zip(parts, later, strict=True):
                     if b - a >= 4:
                         c = s.text[a:b]
-                        units.append(Unit(c, s.start + a, s.start + b, sec, False, neg, self.concrete(c)))
+                        units.append(
+                            Unit(c, s.start + a, s.start + b, sec, False, neg, self.concrete(c), states_money(c))
+                        )
         vecs = (
             np.asarray(self.embedder.embed_queries([u.text for u in units]), dtype=np.float32)
             if units

@@ -13,6 +13,7 @@ from pilotkg.policy.quantity import (
     measures_event_interval,
     nearest_word,
     sentence_names,
+    states_money,
 )
 from pilotkg.policy.text import (
     CN_NUMERALS,
@@ -84,6 +85,7 @@ __all__ = [
     "sentence_names",
     "split_clauses",
     "split_sentences",
+    "states_money",
     "title_end",
     "without_surrogates",
 ]

@@ -460,6 +460,17 @@ def value_clause(text: str, q: Quantity) -> tuple[int, int]:
     return start, (m.start() if m else len(text))
 
 
+_MONEY = re.compile(
+    r"[0-9零〇一二两三四五六七八九十百千.]+\s*(?:万元|亿元|元|万美元|美元)|(?:RMB|CNY|USD|¥|￥)\s*[0-9]"
+)
+
+
+def states_money(text: str) -> bool:
+    """Does the text state an amount of money (总投资860万元, ¥2 million)? A budget line says what money buys,
+    not what the project does."""
+    return _MONEY.search(fold(text)) is not None
+
+
 _SENTENCE_END = re.compile(r"[。！!？?\n]")
 
 
