@@ -45,3 +45,5 @@ def test_cross_validation_is_grouped_by_case_and_reports_writeups(pilot, tmp_pat
     assert "| learned |" in render(all_cases)
     j = fit(h, data, created="2026-01-01", data_digest={"cases.jsonl": "0" * 64})
     assert j.cases == len(CASES) and set(j.threshold_confidence) <= {"addressed", "missing", "violated", "uncertain"}
+    for cut in (j.scope_cut, j.capability_cut):  # fitted on a grid: no cut-off with more than two digits
+        assert 0.3 <= cut <= 0.7 and round(cut, 2) == cut

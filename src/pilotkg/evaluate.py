@@ -48,7 +48,9 @@ from pilotkg.vectors import Embedder
 
 Progress = Callable[[str], None]
 WRITEUP_CHARS = 700  # an application write-up: 700+ characters under section headings (issue 14)
-CUT_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(9))  # 0.30 … 0.70
+# cut-offs are chosen among 0.30, 0.31 … 0.70 (two significant digits; a grid of 0.05 steps scored OOS F1 0.830,
+# key accuracy 0.825 by grouped 5-fold CV over ten fold seeds, this one 0.834 and 0.827)
+CUT_GRID = tuple(round(0.3 + 0.01 * i, 2) for i in range(41))
 CLAUSE_GRID = (0.25, 0.5, 0.75, 1.0)
 LEXICAL_GRID = (0.0, 0.1, 0.2)
 LEAD_GRID = (0.0, 0.1, 0.2)  # weight of the lead (title) phrase's direction cosines (z-scored)

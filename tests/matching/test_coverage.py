@@ -39,6 +39,18 @@ def test_level_thresholds(pilot) -> None:  # type: ignore[no-untyped-def]
     assert _status(r, "亚分钟") == "addressed"
 
 
+def test_a_manual_gate_fails_a_fully_automatic_threshold(pilot) -> None:  # type: ignore[no-untyped-def]
+    # 全自动秒级: a value under a minute still fails when a person must approve the warning before it goes out;
+    # the same value with no person in the chain meets it, and a threshold not qualified as automatic
+    # (报警响应时间少于30分钟) is judged by its number alone
+    gated = "台网自动测定震中和震级，预警信息经人工审核后才推送给公众，从台站触发到公众收到平均28秒。"
+    free = "台网自动测定震中和震级并直接推送给公众，从台站触发到公众收到平均28秒。"
+    assert _status(pilot.checker.check(gated, 10), "秒级") == "violated"
+    assert _status(pilot.checker.check(free, 10), "秒级") == "addressed"
+    fire = "卫星和瞭望塔发现火点后由值班员人工确认，从发现火点到报警平均12分钟。"
+    assert _status(pilot.checker.check(fire, 8), "报警响应时间") == "addressed"
+
+
 def test_changed_threshold_changes_verdict(pilot) -> None:  # type: ignore[no-untyped-def]
     corpus = parse_text(RAW.replace("报警响应时间少于30分钟", "报警响应时间少于20分钟"))
     checker = CoverageChecker(corpus, pilot.embedder, pilot.tokenizer)

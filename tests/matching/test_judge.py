@@ -172,6 +172,25 @@ def test_not_doing_a_thing_is_not_evidence_of_it() -> None:
     assert not is_negated("不断提升预警精度，定位误差不低于行业标准，适配不同场景")
 
 
+def test_a_deferred_thing_is_not_evidence_of_it(pilot) -> None:  # type: ignore[no-untyped-def]
+    # put off to a later phase or to another party: the project does not do it (a project that *is* the
+    # second phase, 二期建设内容, still does what it lists)
+    for deferred in (
+        "溃坝风险的智能研判模块列入三期建设",
+        "视频烟火识别留待下一阶段接入",
+        "边坡雷达的可行性将另行论证",
+        "后续拟引入无人机巡检",
+    ):
+        assert is_negated(deferred), deferred
+    assert not is_negated("本期为二期工程，新建雨量站40处") and not is_negated("二期上线后报警时间缩短到5分钟")
+    an = pilot.checker.reader.read(
+        "水库大坝安全监测系统。新建渗压计和GNSS位移站各20处；溃坝风险的智能研判模块列入三期建设。"
+    )
+    deferred_units = [u for u in an.units if "列入三期" in u.text]
+    assert deferred_units and not any(u.evidence for u in deferred_units)
+    assert any(u.evidence and "渗压计" in u.text for u in an.units)
+
+
 # --- out of scope ---
 
 OUT_OF_SCOPE = {
@@ -272,3 +291,38 @@ def test_the_lead_phrase_sharpens_the_direction_it_names(pilot) -> None:  # type
 
     assert int(np.argmax(s.fused(w))) == 0
     assert gap(w) > gap(w.model_copy(update={"lead": 0.0}))
+
+
+def test_lexical_evidence_is_read_where_the_text_speaks_of_the_project(pilot) -> None:  # type: ignore[no-untyped-def]
+    # 云端 named only in a negated clause, or only in the background, is no lexical evidence of 云端汇聚
+    negated = "园区监测数据汇聚到企业本地服务器，不接入云端平台。"
+    background = "一、项目背景\n同类园区多把数据放在云端。\n二、建设内容\n园区监测数据汇聚到企业本地服务器。"
+    cloud = "园区监测数据汇聚到政务云端平台。"
+    col = CAPABILITY_FEATURES.index("lexical")
+
+    def lexical(text: str) -> float:
+        reqs, x, _ = pilot.checker.features(pilot.checker.reader.read(text), 5)
+        return float(next(x[i, col] for i, r in enumerate(reqs) if "云端汇聚" in r.text))
+
+    for text in (negated, background):
+        assert "云端" not in pilot.checker.reader.read(text).usable_bigrams
+        assert lexical(text) < lexical(cloud)
+
+
+def test_a_negation_governs_the_clauses_before_it(pilot) -> None:  # type: ignore[no-untyped-def]
+    # topic first, what is (not) done with it after: the topic clause is no evidence of doing it; a clause after
+    # the negation says something else and still counts
+    an = pilot.checker.reader.read(
+        "厂区粉尘浓度和温湿度数据仍由原有DCS系统采集，不接入本平台，车间新建烟感探测器60套。"
+    )
+    clauses = {u.text: u for u in an.units if not u.sentence}
+    assert not clauses["厂区粉尘浓度和温湿度数据仍由原有DCS系统采集"].evidence
+    assert clauses["车间新建烟感探测器60套"].evidence
+
+
+def test_a_budget_line_is_not_evidence(pilot) -> None:  # type: ignore[no-untyped-def]
+    # a budget line names what money buys (指挥调度系统380万元), not what the project does with it
+    an = pilot.checker.reader.read("在12座瞭望塔部署热成像摄像机。投资构成：热成像摄像机520万元，指挥调度系统380万元。")
+    budget = [u for u in an.units if "380万元" in u.text]
+    assert budget and not any(u.evidence or u.usable for u in budget)
+    assert any(u.evidence and "瞭望塔" in u.text for u in an.units)

@@ -520,3 +520,26 @@ def test_what_a_stated_value_measures() -> None:
     text = "响应时间由2小时缩短至15分钟"
     before, after = [q for q in extract_quantities(text)]
     assert is_prior_value(text, before) and not is_prior_value(text, after)
+
+
+def test_sentence_names_reads_the_whole_sentence_of_a_value() -> None:
+    from pilotkg.policy import extract_quantities, sentence_names
+
+    gate = ("人工审核",)
+    # the gate stands in another clause of the same sentence (after a ；): it is about the same chain
+    text = "预警信息经人工审核后发布；从触发到发布平均30秒。系统另有自检功能。"
+    q = extract_quantities(text)[0]
+    assert sentence_names(text, q, gate)
+    # a gate in another sentence is about something else
+    text = "数据质量由人工审核。从触发到发布平均30秒。"
+    assert not sentence_names(text, extract_quantities(text)[0], gate)
+    assert not sentence_names(text, extract_quantities(text)[0], ())
+
+
+def test_states_money() -> None:
+    from pilotkg.policy import states_money
+
+    for text in ("其中无人机及载荷450万元", "总投资1.6亿元", "设备费￥120万", "a budget of RMB 3 million"):
+        assert states_money(text), text
+    for text in ("布设雨量站40处", "每年演练两次", "报警时间少于5分钟", "多元数据融合"):
+        assert not states_money(text), text

@@ -6,7 +6,8 @@
 * means: which listed technologies the text uses, the concept or a narrower one of the packaged thesaurus;
 * thresholds: stated values of the threshold's dimension that measure what it measures (the role of the
   value, read from its clause: an event-to-alarm latency, a precision — never a trial, service or
-  construction period, a sampling interval or a budget), compared with the threshold read from the corpus.
+  construction period, a sampling interval or a budget), compared with the threshold read from the corpus;
+  a threshold qualified as fully automatic is violated by a value whose sentence names a manual gate.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pilotkg.policy import (
     is_prior_value,
     measures_event_interval,
     nearest_word,
+    sentence_names,
 )
 from pilotkg.vectors import Embedder
 
@@ -70,6 +72,9 @@ class CoverageChecker:
         self._all = np.stack([self._vec[r.id] for r in reqs])
         self.reader = Reader(corpus, embedder, tokenizer, self.thesaurus, self._all)
         self._roles = {r.id: self._role_of(r) for r in reqs if r.kind == "threshold"}
+        automatic = self.thesaurus.modes.get("automatic", ())
+        # thresholds qualified as fully automatic (实现全自动秒级地震预警): a manual gate fails them
+        self._automatic = {r.id for r in reqs if r.kind == "threshold" and any(w in r.text.lower() for w in automatic)}
 
     @property
     def judgments(self) -> Judgments:
@@ -117,8 +122,10 @@ class CoverageChecker:
                 linked.append(q)
         if not linked:
             return ThresholdVerdict("missing", None)
+        manual = self.thesaurus.modes.get("manual", ()) if r.id in self._automatic else ()
+        verdicts = [("violated" if sentence_names(text, q, manual) else compare(q_req, q), q) for q in linked]
         order = {"violated": 0, "unknown": 1, "satisfied": 2}
-        verdict, q = min(((compare(q_req, q), q) for q in linked), key=lambda vq: order[vq[0]])
+        verdict, q = min(verdicts, key=lambda vq: order[vq[0]])
         statuses: dict[str, Status] = {"violated": "violated", "unknown": "uncertain", "satisfied": "addressed"}
         return ThresholdVerdict(statuses[verdict], q)
 

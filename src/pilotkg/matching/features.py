@@ -3,7 +3,8 @@ the features of each capability requirement of a direction against it.
 
 A clause counts as *evidence* only when it is about the project: it is concrete (it says something the
 policy text does not — at least ``MIN_NOVEL_TOKENS`` words absent from the guide, or a stated value), it is
-not negated (尚未接入, 不与……联网) and it does not lie under a background or limitations heading. Restating
+not negated (尚未接入, 不与……联网), it is not a budget line (指挥决策系统600万元) and it does not lie under a
+background or limitations heading. Restating
 the direction's name or a requirement's wording is not evidence of doing it.
 """
 
@@ -31,6 +32,7 @@ from pilotkg.policy import (
     prepare_query,
     split_clauses,
     split_sentences,
+    states_money,
     title_end,
 )
 from pilotkg.vectors import Embedder
@@ -60,11 +62,12 @@ class Unit:
     sentence: bool  # a whole sentence (else one of its clauses)
     negated: bool
     concrete: bool
+    budget: bool = False  # states an amount of money: a budget line, what money buys
 
     @property
     def usable(self) -> bool:
-        """Not negated and not under a background or limitations heading."""
-        return not self.negated and self.section not in NOT_EVIDENCE_SECTIONS
+        """Not negated, not a budget line and not under a background or limitations heading."""
+        return not self.negated and not self.budget and self.section not in NOT_EVIDENCE_SECTIONS
 
     @property
     def evidence(self) -> bool:
@@ -81,7 +84,7 @@ class Analysis:
     vecs: np.ndarray  # one unit vector per unit
     unit_best: np.ndarray  # each unit's best cosine with any requirement of the guide
     quantities: list[Quantity]
-    text_bigrams: set[str]
+    usable_bigrams: set[str]  # character bigrams of the usable units (not negated, background or title)
 
     @property
     def length(self) -> float:
@@ -198,20 +201,35 @@ class Reader:
         units: list[Unit] = []
         for s in split_sentences(norm):
             sec = section(s.start)
-            units.append(Unit(s.text, s.start, s.end, sec, True, is_negated(s.text), self.concrete(s.text)))
+            units.append(
+                Unit(s.text, s.start, s.end, sec, True, is_negated(s.text), self.concrete(s.text), states_money(s.text))
+            )
             parts = split_clauses(s.text)
             if len(parts) > 1:
-                for a, b in parts:
+                # a negation governs the clauses before it too (环境参数仍由原有系统负责，不接入本平台): the
+                # topic comes first, what is (not) done with it after
+                later = [is_negated(s.text[a:b]) for a, b in parts]
+                for k in range(len(later) - 2, -1, -1):
+                    later[k] = later[k] or later[k + 1]
+                for (a, b), neg in zip(parts, later, strict=True):
                     if b - a >= 4:
                         c = s.text[a:b]
-                        units.append(Unit(c, s.start + a, s.start + b, sec, False, is_negated(c), self.concrete(c)))
+                        units.append(
+                            Unit(c, s.start + a, s.start + b, sec, False, neg, self.concrete(c), states_money(c))
+                        )
         vecs = (
             np.asarray(self.embedder.embed_queries([u.text for u in units]), dtype=np.float32)
             if units
             else np.zeros((0, self.all.shape[1]), dtype=np.float32)
         )
         unit_best = (vecs @ self.all.T).max(axis=1) if len(units) else np.zeros(0)
-        return Analysis(text, mapped, units, vecs, unit_best, extract_quantities(norm), bigrams(norm))
+        # the lexical evidence of a requirement is read where the text speaks of the project: a term named only
+        # in the background or in a negated clause (不接入本平台) is not evidence
+        usable_bigrams: set[str] = set()
+        for u in units:
+            if u.usable:
+                usable_bigrams |= bigrams(u.text)
+        return Analysis(text, mapped, units, vecs, unit_best, extract_quantities(norm), usable_bigrams)
 
 
 def capability_features(
@@ -227,16 +245,12 @@ def capability_features(
     best = sims.max(axis=0)
     arg = ev[sims.argmax(axis=0)]
     focus = (sims - an.unit_best[ev][:, None]).max(axis=0)
-    top2 = np.sort(sims, axis=0)[-2:].mean(axis=0)
-    sd = float(best.std()) or 1.0
-    z = (best - best.mean()) / sd
     usable = an.usable_text()
     share = len(ev) / max(len(an.units), 1)
     # for each requirement: how many of the direction's requirements its best clause is closer to
     at_best = sims[sims.argmax(axis=0)]  # row j: the best clause of requirement j against all of them
     outranked = (at_best > best[:, None]).sum(axis=1)
     nearest_share = np.bincount(sims.argmax(axis=1), minlength=n) / len(ev)
-    above_text = best - float(an.unit_best[ev].mean())
     # each clause shared among the requirements by a sharp softmax: a requirement some clause is clearly
     # about (rather than about a sibling) is claimed; one only ever second-best to its siblings is not
     lean = np.exp((sims - sims.max(axis=1, keepdims=True)) / CLAIM_TEMPERATURE)
@@ -244,19 +258,15 @@ def capability_features(
     rows = []
     for j, r in enumerate(reqs):
         rb = bigrams(r.text)
-        lexical = len(rb & an.text_bigrams) / max(len(rb), 1)
+        lexical = len(rb & an.usable_bigrams) / max(len(rb), 1)
         values = {
-            "sim": best[j],
             "focus": focus[j],
-            "support": top2[j],
-            "z": z[j],
             "lexical": lexical,
             "effect": float(r.section == "effect"),
             "length": an.length,
             "evidence_share": share,
             "outranked": float(outranked[j]),
             "nearest_share": float(nearest_share[j]),
-            "above_text": float(above_text[j]),
             "evidence_count": math.log1p(len(ev)),
             "claim": float(claim[j]),
             "item": lexicon.item_share(r.text, usable),

@@ -5,6 +5,8 @@
   concept below it (传感器, 探测器, 在线分析仪 …), in Chinese or English;
 * quantity roles: what a stated value measures, from the words of its clause (latency, precision, a period
   or budget, a sampling interval);
+* process modes: a threshold qualified as fully automatic, and the words of a manual gate (人工确认) that a
+  stated value's sentence names when a person stands in the chain it measures;
 * other domains: the non-programme safety and emergency domains the matcher measures a description against.
 """
 
@@ -49,6 +51,7 @@ class Thesaurus:
     roles: dict[str, tuple[str, ...]]  # role id (latency, precision, period, sampling) → its words
     sections: dict[str, tuple[str, ...]]  # write-up section kind (background, construction, …) → heading words
     domains: list[Domain]
+    modes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # process mode (automatic, manual) → its words
     _below: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def below(self, concept_id: str) -> frozenset[str]:
@@ -101,10 +104,12 @@ def load_thesaurus() -> Thesaurus:
     means = URIRef(iri.iri(iri.concept("means")))
     roles_scheme = URIRef(iri.iri(iri.concept("quantity-roles")))
     sections_scheme = URIRef(iri.iri(iri.concept("writeup-sections")))
+    modes_scheme = URIRef(iri.iri(iri.concept("process-modes")))
     domain_scheme = URIRef(iri.iri(iri.domain("scheme")))
     concepts: dict[str, Concept] = {}
     roles: dict[str, tuple[str, ...]] = {}
     sections: dict[str, tuple[str, ...]] = {}
+    modes: dict[str, tuple[str, ...]] = {}
     domains: list[Domain] = []
     for s in sorted({n for n in g.subjects(RDF.type, SKOS.Concept) if isinstance(n, URIRef)}, key=str):
         cid = iri.gid(str(s)).split("/", 1)[1]
@@ -120,6 +125,8 @@ def load_thesaurus() -> Thesaurus:
             roles[cid.removeprefix("role-")] = labels
         elif (s, SKOS.inScheme, sections_scheme) in g:
             sections[cid.removeprefix("section-")] = labels
+        elif (s, SKOS.inScheme, modes_scheme) in g:
+            modes[cid.removeprefix("mode-")] = labels
         elif (s, SKOS.inScheme, domain_scheme) in g and (s, SKOS.definition, None) in g:
             broader = next(iter(g.objects(s, SKOS.broader)), None)
             category = _lit(g, broader, SKOS.prefLabel, "zh") if isinstance(broader, URIRef) else ""
@@ -132,4 +139,4 @@ def load_thesaurus() -> Thesaurus:
                     category,
                 )
             )
-    return Thesaurus(concepts, roles, sections, domains)
+    return Thesaurus(concepts, roles, sections, domains, modes=modes)

@@ -12,6 +12,8 @@ from pilotkg.policy.quantity import (
     is_prior_value,
     measures_event_interval,
     nearest_word,
+    sentence_names,
+    states_money,
 )
 from pilotkg.policy.text import (
     CN_NUMERALS,
@@ -80,8 +82,10 @@ __all__ = [
     "nfkc",
     "normalize_mapped",
     "prepare_query",
+    "sentence_names",
     "split_clauses",
     "split_sentences",
+    "states_money",
     "title_end",
     "without_surrogates",
 ]

@@ -460,6 +460,35 @@ def value_clause(text: str, q: Quantity) -> tuple[int, int]:
     return start, (m.start() if m else len(text))
 
 
+_MONEY = re.compile(
+    r"[0-9零〇一二两三四五六七八九十百千.]+\s*(?:万元|亿元|元|万美元|美元)|(?:RMB|CNY|USD|¥|￥)\s*[0-9]"
+)
+
+
+def states_money(text: str) -> bool:
+    """Does the text state an amount of money (总投资860万元, ¥2 million)? A budget line says what money buys,
+    not what the project does."""
+    return _MONEY.search(fold(text)) is not None
+
+
+_SENTENCE_END = re.compile(r"[。！!？?\n]")
+
+
+def value_sentence(text: str, q: Quantity) -> tuple[int, int]:
+    """The sentence a stated value lies in: what the text reports about the same process (系统产出参数后须由
+    值班员确认，确认后才发布；从触发到公众收到约45秒)."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, q.start)), default=0)
+    m = _SENTENCE_END.search(text, q.end)
+    return start, (m.start() if m else len(text))
+
+
+def sentence_names(text: str, q: Quantity, words: tuple[str, ...]) -> bool:
+    """Does the sentence of a stated value name one of ``words`` (lower-case) outside the value itself?"""
+    start, end = value_sentence(text, q)
+    lowered = text[start : q.start].lower() + "\n" + text[q.end : end].lower()
+    return any(w in lowered for w in words)
+
+
 def measures_event_interval(text: str, q: Quantity) -> bool:
     """Is the value the length of an interval from an event to a response (从……到……约40分钟)?"""
     start, _ = value_clause(text, q)

@@ -268,6 +268,10 @@ _NEGATION = re.compile(
     r"尚未|暂未|并未|未能|未曾|没有|缺乏|缺少|暂不|不具备|不与|不含|不包括|不涉及|无法|未(?![来满知])"
     # 不 before a verb of doing: 与消防站之间不建立联动, 不接入省级平台
     r"|不(?:建立|接入|联网|联动|提供|支持|开展|覆盖|对接|包含|配置|部署|采用|纳入)"
+    # deferred to a later phase or to someone else: not done by this project (列入二期建设, 另行论证)
+    r"|另行(?:实施|申报|论证|建设|研究|立项)|再行研究"
+    r"|(?:列入|留待|留到|放到|计划在|拟在|将在|待)(?:二期|三期|下一阶段|下阶段|下一步|后续|远期)"
+    r"|(?:下一阶段|下阶段|后续)(?:拟|将|再|计划)"
 )
 _NEGATION_EN = re.compile(r"\b(?:not|no|without|lacks?|yet to)\b", re.IGNORECASE)
 
