@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -64,7 +65,7 @@ class FloorCalibration(BaseModel):
     floor_max: float
 
 
-def _read_json(path: Path) -> dict[str, object]:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -111,8 +112,8 @@ def calibrate_floor(scores: list[tuple[float, bool]], *, folds: int = 5, seed: i
 def query_scores(pilot: Pilot, path: Path) -> list[tuple[float, bool]]:
     """Each labelled search's best dense cosine with a public point (direction, requirement, article)."""
     data = _read_json(path)
-    labelled = [(str(q), True) for q in data.get("relevant", [])]  # type: ignore[attr-defined]
-    labelled += [(str(q), False) for q in data.get("irrelevant", [])]  # type: ignore[attr-defined]
+    labelled = [(str(q), True) for q in data.get("relevant", [])]
+    labelled += [(str(q), False) for q in data.get("irrelevant", [])]
     if not any(y for _, y in labelled) or all(y for _, y in labelled):
         raise InputError(
             "the search calibration needs relevant and irrelevant queries",
@@ -148,9 +149,9 @@ def calibrate_cutoffs(pilot: Pilot, data: CalibrationData, say: Say) -> Cutoffs:
     try:
         texts += [
             CalibrationText(p["key"], p["name"], p["description"], p["direction"], group[p["direction"]])
-            for p in cal["projects"]  # type: ignore[attr-defined]
+            for p in cal["projects"]
         ]
-        paraphrases = {k: (v["name"], v["description"]) for k, v in cal["paraphrases"].items()}  # type: ignore[attr-defined]
+        paraphrases = {k: (v["name"], v["description"]) for k, v in cal["paraphrases"].items()}
     except (KeyError, TypeError) as exc:
         raise InputError(
             f"duplicate calibration texts lack {exc}", f"重复申报校准文本缺少 {exc}", where=str(data.duplicates)
