@@ -11,13 +11,11 @@ This module only reads and writes the artefact, so every package can import it.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from pilotkg.errors import InputError
-from pilotkg.files import atomic_path
+from pilotkg.files import atomic_path, read_artefact
 
 ARTEFACT = "cutoffs.json"
 ARTEFACT_VERSION = 1
@@ -52,18 +50,11 @@ def write_cutoffs(cutoffs: Cutoffs, path: Path) -> None:
 @cache
 def shipped_cutoffs() -> Cutoffs:
     """The shipped artefact (``pilotkg/cutoffs.json``)."""
-    try:
-        c = Cutoffs.model_validate_json(resources.files("pilotkg").joinpath(ARTEFACT).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"the fitted cut-offs artefact is missing or unreadable ({exc}); run `pilotkg judge calibrate`",
-            f"阈值文件缺失或无法读取（{exc}）；请运行 `pilotkg judge calibrate`",
-            where=ARTEFACT,
-        ) from exc
-    if c.version != ARTEFACT_VERSION:
-        raise InputError(
-            f"cut-offs artefact version {c.version}, expected {ARTEFACT_VERSION}; run `pilotkg judge calibrate`",
-            f"阈值文件版本为 {c.version}，应为 {ARTEFACT_VERSION}；请运行 `pilotkg judge calibrate`",
-            where=ARTEFACT,
-        )
-    return c
+    return read_artefact(
+        "pilotkg",
+        ARTEFACT,
+        Cutoffs,
+        version=ARTEFACT_VERSION,
+        command="pilotkg judge calibrate",
+        what=("fitted cut-offs", "阈值"),
+    )

@@ -1,4 +1,5 @@
-"""Files written atomically (the model folder, fitted artefacts): a half-written file never takes the final name."""
+"""Files written atomically (the model folder, fitted artefacts): a half-written file never takes the final name;
+and the fitted artefacts shipped in the package, read back."""
 
 from __future__ import annotations
 
@@ -6,7 +7,38 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from pilotkg.errors import InputError
+
+Artefact = TypeVar("Artefact", bound=BaseModel)
+
+
+def read_artefact(
+    package: str, name: str, model: type[Artefact], *, version: int, command: str, what: tuple[str, str]
+) -> Artefact:
+    """The artefact ``name`` shipped in ``package``, parsed and of ``version``; else an InputError that
+    names the command rebuilding it (``what``: the artefact in English and Chinese)."""
+    en, zh = what
+    try:
+        found = model.model_validate_json(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"the {en} artefact is missing or unreadable ({exc}); run `{command}`",
+            f"{zh}文件缺失或无法读取（{exc}）；请运行 `{command}`",
+            where=name,
+        ) from exc
+    if (v := getattr(found, "version", None)) != version:
+        raise InputError(
+            f"{en} artefact version {v}, expected {version}; run `{command}`",
+            f"{zh}文件版本为 {v}，应为 {version}；请运行 `{command}`",
+            where=name,
+        )
+    return found
 
 
 @contextlib.contextmanager

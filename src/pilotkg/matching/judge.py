@@ -13,13 +13,13 @@ precision for that status on the fitting cases, with a +1/+2 prior).
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from pilotkg.errors import InputError
+from pilotkg.files import read_artefact
 from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
@@ -138,21 +138,14 @@ def artefact_path() -> Path:
 @cache
 def load_judgments() -> Judgments:
     """The shipped artefact (``pilotkg/matching/judgments.json``)."""
-    try:
-        text = resources.files("pilotkg.matching").joinpath(ARTEFACT).read_text(encoding="utf-8")
-        j = Judgments.model_validate_json(text)
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"the fitted judgments artefact is missing or unreadable ({exc}); run `pilotkg judge fit`",
-            f"判定模型文件缺失或无法读取（{exc}）；请运行 `pilotkg judge fit`",
-            where=ARTEFACT,
-        ) from exc
-    if j.version != ARTEFACT_VERSION:
-        raise InputError(
-            f"judgments artefact version {j.version}, expected {ARTEFACT_VERSION}; run `pilotkg judge fit`",
-            f"判定模型文件版本为 {j.version}，应为 {ARTEFACT_VERSION}；请运行 `pilotkg judge fit`",
-            where=ARTEFACT,
-        )
+    j = read_artefact(
+        "pilotkg.matching",
+        ARTEFACT,
+        Judgments,
+        version=ARTEFACT_VERSION,
+        command="pilotkg judge fit",
+        what=("fitted judgments", "判定模型"),
+    )
     if j.capability.features != list(CAPABILITY_FEATURES) or j.scope.features != list(SCOPE_FEATURES):
         raise InputError(
             "the judgments artefact was fitted on other features; run `pilotkg judge fit`",
