@@ -24,8 +24,8 @@ from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
 # 2: capability "claim"/"item" in, "thesaurus" out; 3: the lead phrase in matching and scope;
-# 4: capability "sim", "support", "z", "above_text" out
-ARTEFACT_VERSION = 4
+# 4: capability "sim", "support", "z", "above_text" out; 5: requirement prototypes, "proto_claim" and "probe" in
+ARTEFACT_VERSION = 5
 
 # Features of one capability requirement against a description (matching.features computes them):
 # (the raw best cosine, the mean of the two best, its z-score among the direction's requirements and its
@@ -42,6 +42,8 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "evidence_count",  # log(1 + evidence clauses): the more clauses, the higher the best cosine by chance
     "claim",  # the most any evidence clause leans to this requirement rather than the direction's others
     "item",  # IDF-weighted share of the words of the requirement's best-named listed item found in the text
+    "proto_claim",  # "claim" against the requirements' learned prototypes (``Prototype.vector``) instead
+    "probe",  # the best evidence clause · the requirement's learned difference vector (``Prototype.probe``)
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
@@ -107,6 +109,17 @@ class MatchWeights(BaseModel):
     temperature: float = 0.5
 
 
+class Prototype(BaseModel):
+    """What the labelled cases taught about one capability requirement (Rocchio relevance feedback): its
+    vector moved towards the clauses of the descriptions that address it, and the difference between those
+    clauses and the ones of the descriptions that miss it. A requirement without one keeps its own wording."""
+
+    vector: list[float] = Field(description="normalise(q + β · n/(n+1) · mean best clause of addressing cases)")
+    probe: list[float] = Field(
+        default_factory=list, description="shrunk mean addressing − mean missing clause ([] if a side is empty)"
+    )
+
+
 class Judgments(BaseModel):
     version: int = ARTEFACT_VERSION
     created: str = Field(description="date the artefact was fitted")
@@ -118,6 +131,8 @@ class Judgments(BaseModel):
     scope: Logistic
     scope_cut: float = Field(0.5, description="P(in scope) below this → out of scope")
     match: MatchWeights = Field(default_factory=MatchWeights)
+    prototype_beta: float = Field(0.0, description="β of the prototypes, chosen by the fitting cases")
+    prototypes: dict[str, Prototype] = Field(default_factory=dict, description="capability requirement id → prototype")
     # P(status is right | the rule said status) on the fitting cases, for the rule-based kinds
     means_confidence: dict[str, float] = Field(default_factory=dict)
     threshold_confidence: dict[str, float] = Field(default_factory=dict)
