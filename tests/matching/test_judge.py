@@ -7,7 +7,9 @@ import numpy as np
 from pilotkg.matching import (
     CAPABILITY_FEATURES,
     SCOPE_FEATURES,
+    Judgments,
     MatchWeights,
+    Prototype,
     fit_logistic,
     load_judgments,
     load_thesaurus,
@@ -326,3 +328,54 @@ def test_a_budget_line_is_not_evidence(pilot) -> None:  # type: ignore[no-untype
     budget = [u for u in an.units if "380万元" in u.text]
     assert budget and not any(u.evidence or u.usable for u in budget)
     assert any(u.evidence and "瞭望塔" in u.text for u in an.units)
+
+
+# --- requirement prototypes learned from labelled descriptions (Rocchio) ---
+
+
+def test_without_prototypes_the_learned_columns_restate_the_wording(pilot) -> None:  # type: ignore[no-untyped-def]
+    text = "在林区12座瞭望塔部署双光谱摄像机，AI识别烟火后两台相机交叉测向，火点定位误差小于60米。"
+    an = pilot.checker.reader.read(text)
+    _reqs, x, _ = pilot.checker.features(an, 8, {})
+    col = CAPABILITY_FEATURES.index
+    assert np.allclose(x[:, col("proto_claim")], x[:, col("claim")])  # no prototype: the requirement's own vector
+    assert np.allclose(x[:, col("probe")], 0.0)  # no difference vector: no probe
+
+
+def test_a_prototype_moved_to_a_clause_claims_it_and_its_probe_reads_it(pilot) -> None:  # type: ignore[no-untyped-def]
+    # a clause about patrol routes: teach one requirement that texts addressing it say this, and that clause
+    # leans to that requirement against the direction's others; its difference vector reads the clause
+    text = "护林员手持终端记录巡护轨迹，每天上传巡山路线和发现的隐患照片。"
+    checker = pilot.checker
+    an = checker.reader.read(text)
+    reqs, x0, arg = checker.features(an, 8, {})
+    claim = CAPABILITY_FEATURES.index("proto_claim")
+    target = int(np.argmin(x0[:, claim]))  # the requirement the clause leans to least
+    clause = an.vecs[int(arg[target])].astype(np.float64)
+    taught = {reqs[target].id: Prototype(vector=[float(v) for v in clause], probe=[float(v) for v in 0.5 * clause])}
+    _, x1, _ = checker.features(an, 8, taught)
+    assert int(np.argmax(x1[:, claim])) == target and x1[target, claim] > x0[target, claim]
+    assert np.isclose(x1[target, CAPABILITY_FEATURES.index("probe")], 0.5, atol=1e-3)
+    others = [i for i in range(len(reqs)) if i != target]
+    assert np.allclose(x1[others, CAPABILITY_FEATURES.index("probe")], 0.0)
+
+
+def test_shipped_prototypes_are_unit_vectors_of_capability_requirements(pilot) -> None:  # type: ignore[no-untyped-def]
+    j = load_judgments()
+    capability = {r.id for r in pilot.corpus.requirements if r.kind not in ("means", "threshold")}
+    assert j.prototypes and set(j.prototypes) <= capability
+    assert j.prototype_beta in (1.0, 2.0, 3.0, 5.0)
+    for p in j.prototypes.values():
+        v = np.asarray(p.vector)
+        assert len(v) == 384 and abs(float(np.linalg.norm(v)) - 1.0) < 1e-3
+        assert all(round(x, 4) == x for x in p.vector + p.probe)  # shipped at 4 decimals
+        assert len(p.probe) in (0, 384)
+
+
+def test_the_artefact_text_keeps_number_lists_on_one_line_and_reads_back() -> None:
+    j = load_judgments()
+    text = j.to_json()
+    assert Judgments.model_validate_json(text) == j
+    vector_lines = [line for line in text.splitlines() if line.lstrip().startswith('"vector"')]
+    assert len(vector_lines) == len(j.prototypes)
+    assert len(text) < 500_000  # a few hundred KB at most

@@ -12,6 +12,7 @@ precision for that status on the fitting cases, with a +1/+2 prior).
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -137,6 +138,13 @@ class Judgments(BaseModel):
     means_confidence: dict[str, float] = Field(default_factory=dict)
     threshold_confidence: dict[str, float] = Field(default_factory=dict)
     cv: dict[str, dict[str, float]] = Field(default_factory=dict, description="cross-validated figures")
+
+    def to_json(self) -> str:
+        """The artefact's text: indented, but each list of numbers on one line (the prototypes are 384 each)."""
+        text = self.model_dump_json(indent=1)
+        text = re.sub(r"\[\n\s+(?=-?\d)", "[", text)
+        text = re.sub(r",\n\s+(?=-?\d)", ",", text)
+        return re.sub(r"(?<=\d)\n\s+\]", "]", text) + "\n"
 
     def capability_status(self, p: float) -> tuple[Status, float]:
         """(status, confidence) for P(addressed) = p."""
