@@ -307,6 +307,7 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
         match=best_w,
         prototype_beta=beta,
         prototypes=prototypes,
+        prototype_model=h.embedder.name,
     )
     # 4. confidences of the rule-based kinds: their precision per status on the training cases
     tallies: dict[str, dict[str, list[int]]] = {"means": {}, "threshold": {}}

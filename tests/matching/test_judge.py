@@ -379,3 +379,18 @@ def test_the_artefact_text_keeps_number_lists_on_one_line_and_reads_back() -> No
     vector_lines = [line for line in text.splitlines() if line.lstrip().startswith('"vector"')]
     assert len(vector_lines) == len(j.prototypes)
     assert len(text) < 500_000  # a few hundred KB at most
+
+
+def test_prototypes_of_another_encoder_are_not_used(pilot) -> None:  # type: ignore[no-untyped-def]
+    # the shipped prototypes are e5 vectors: a checker on another encoder (the tests' hash encoder) reads its
+    # texts against the requirements' wording instead of mixing two vector spaces
+    j = load_judgments()
+    assert j.prototype_model == pilot.embedder.name and pilot.checker.prototypes_of(j) == j.prototypes
+    other = j.model_copy(update={"prototype_model": "another-encoder"})
+    assert pilot.checker.prototypes_of(other) == {}
+    text = "在林区12座瞭望塔部署双光谱摄像机，AI识别烟火后两台相机交叉测向，火点定位误差小于60米。"
+    an = pilot.checker.reader.read(text)
+    _r, x_other, _ = pilot.checker.features(an, 8, pilot.checker.prototypes_of(other))
+    _r, x_own, _ = pilot.checker.features(an, 8)
+    probe = CAPABILITY_FEATURES.index("probe")
+    assert np.allclose(x_other[:, probe], 0.0) and not np.allclose(x_own[:, probe], 0.0)

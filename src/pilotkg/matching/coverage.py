@@ -100,9 +100,16 @@ class CoverageChecker:
         if not reqs:
             return reqs, np.zeros((0, len(CAPABILITY_FEATURES))), np.zeros(0, dtype=np.int64)
         matrix = np.stack([self._vec[r.id] for r in reqs])
-        learned, probes = self.prototype_matrices(reqs, self.judgments.prototypes if prototypes is None else prototypes)
+        learned, probes = self.prototype_matrices(
+            reqs, self.prototypes_of(self.judgments) if prototypes is None else prototypes
+        )
         x, arg = capability_features(an, reqs, matrix, self.reader.lexicon, learned, probes)
         return reqs, x, arg
+
+    def prototypes_of(self, j: Judgments) -> Mapping[str, Prototype]:
+        """The judgments' prototypes when they live in this checker's encoder; another encoder's vectors mean
+        nothing here (a test's hash encoder), so its texts are read against the requirements' wording."""
+        return j.prototypes if j.prototype_model == self.embedder.name else {}
 
     def learned_features(
         self, an: Analysis, reqs: list[Requirement], arg: np.ndarray, prototypes: Mapping[str, Prototype]
@@ -173,7 +180,7 @@ class CoverageChecker:
     def report(self, an: Analysis, direction: int, judgments: Judgments | None = None) -> CoverageReport:
         d = self.corpus.direction(direction)
         j = judgments or self.judgments
-        reqs, x, arg = self.features(an, direction, j.prototypes)
+        reqs, x, arg = self.features(an, direction, self.prototypes_of(j))
         probs = j.capability.prob(x) if len(reqs) else np.zeros(0)
         has_evidence = len(an.evidence_index) > 0
         shown = self._distinct_evidence(an, reqs, arg, probs) if has_evidence else {}

@@ -133,6 +133,7 @@ class Judgments(BaseModel):
     scope_cut: float = Field(0.5, description="P(in scope) below this → out of scope")
     match: MatchWeights = Field(default_factory=MatchWeights)
     prototype_beta: float = Field(0.0, description="β of the prototypes, chosen by the fitting cases")
+    prototype_model: str = Field("", description="the encoder the prototypes live in (another's ignores them)")
     prototypes: dict[str, Prototype] = Field(default_factory=dict, description="capability requirement id → prototype")
     # P(status is right | the rule said status) on the fitting cases, for the rule-based kinds
     means_confidence: dict[str, float] = Field(default_factory=dict)
