@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pilotkg.evaluate import cross_validate, fit, folds, harness, load_cases, prepare, render
+from pilotkg.evaluate import EvalReport, Tally, cross_validate, fit, folds, harness, load_cases, prepare, render
 
 CASES = [
     (8, "AI摄像机识别烟火，起火后5分钟内报警推送。", ["8.identify", "8.response"], [], []),
@@ -47,3 +47,13 @@ def test_cross_validation_is_grouped_by_case_and_reports_writeups(pilot, tmp_pat
     assert j.cases == len(CASES) and set(j.threshold_confidence) <= {"addressed", "missing", "violated", "uncertain"}
     for cut in (j.scope_cut, j.capability_cut):  # fitted on a grid: no cut-off with more than two digits
         assert 0.3 <= cut <= 0.7 and round(cut, 2) == cut
+
+
+def test_decided_accuracy_leaves_out_only_the_uncertain_keys() -> None:
+    # 10 keys: 6 right, 2 answered uncertain, 1 the checker could not judge (a failure, not a doubt)
+    t = Tally(keys=10, right=6, uncertain=2, unjudged=1)
+    c = t.coverage_figures("learned")
+    assert c.accuracy == 0.6
+    assert c.decided_accuracy == 6 / 8
+    assert c.uncertain_share == 2 / 9
+    assert "| 0.750 |" in render(EvalReport(matching=[], coverage=[c]))
