@@ -7,7 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-from pilotkg.evaluate import Feedback, cross_validate, fit, folds, harness, load_cases, prepare, render
+from pilotkg.evaluate import (
+    EvalReport,
+    Feedback,
+    Tally,
+    cross_validate,
+    fit,
+    folds,
+    harness,
+    load_cases,
+    prepare,
+    render,
+)
 from pilotkg.matching import CoverageChecker, Judgments, load_judgments
 
 CASES = [
@@ -98,3 +109,13 @@ def test_the_product_answers_as_the_harness_does(pilot, tmp_path: Path) -> None:
     assert [(r.id, r.status, r.score) for r in served.requirements] == [
         (r.id, r.status, r.score) for r in harnessed.requirements
     ]
+
+
+def test_decided_accuracy_leaves_out_only_the_uncertain_keys() -> None:
+    # 10 keys: 6 right, 2 answered uncertain, 1 the checker could not judge (a failure, not a doubt)
+    t = Tally(keys=10, right=6, uncertain=2, unjudged=1)
+    c = t.coverage_figures("learned")
+    assert c.accuracy == 0.6
+    assert c.decided_accuracy == 6 / 8
+    assert c.uncertain_share == 2 / 9
+    assert "| 0.750 |" in render(EvalReport(matching=[], coverage=[c]))
