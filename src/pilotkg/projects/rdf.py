@@ -343,9 +343,9 @@ def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: se
             named_graphs=ng,
         )
         for r in res.rows:
-            key = Lit(r["key"].value)
+            name = Lit(r["key"].value)
             for node, code in (("a", "ca"), ("o", "co")):
-                g.add((URIRef(r[node].value), PK.nameKey, key))
+                g.add((URIRef(r[node].value), PK.nameKey, name))
                 if code in r:
                     g.add((URIRef(r[node].value), PK.creditCode, Lit(r[code].value)))
             units.add(r["o"].value)
