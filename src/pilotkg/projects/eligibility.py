@@ -77,8 +77,7 @@ CHECKED_PREDICATES = (
     PK.submitted,
     PK.region,
     PK.recommended,
-    PK.nameKey,  # a lead unit's entity: its nodes' name keys and codes (see max_projects_per_lead)
-    PK.creditCode,
+    PK.namesake,  # a lead unit's entity: a coded unit and its spellings' nodes (see max_projects_per_lead)
 )
 
 
@@ -266,21 +265,16 @@ _PROPERTY_RULES: dict[str, tuple[str, bool, bool, str, str]] = {
         "exactly {n} pilot direction(s) per project",
     ),
 }
+# Lead units: ?entity is the lead's own node or a coded unit the lead (without a code) is a spelling of
+# (pk:namesake, minted from the name); the entity's projects are those led by it or by its namesakes.
 # The group keys of ?other are compared in a FILTER rather than joined in the pattern: joined, Oxigraph
 # starts from "every project of this batch" (20 ms a focus node at 1 000 projects); filtered, it starts
 # from the lead unit's (or direction's) few projects (0.3 ms).
-# Lead units: ?entity is the lead's own node, or (a lead without a code) a coded node of its name; the
-# entity's projects are those led by it or by a node without a code that shares one of its name keys.
-# The keys are joined (a literal bound from $this: a few index lookups), batch and year filtered.
 _COUNT_RULES: dict[str, tuple[str, str, str]] = {
     "max_projects_per_lead": (
         "$this pk:leadUnit ?lead ; pk:batch ?batch ; pk:year ?year .\n"
-        "    ?lead pk:nameKey ?key . ?entity pk:nameKey ?key .\n"
-        "    FILTER (?entity = ?lead ||\n"
-        "            (NOT EXISTS { ?lead pk:creditCode ?c1 } && EXISTS { ?entity pk:creditCode ?c2 }))\n"
-        "    ?entity pk:nameKey ?entityKey . ?unit pk:nameKey ?entityKey .\n"
-        "    FILTER (?unit = ?entity ||\n"
-        "            (EXISTS { ?entity pk:creditCode ?c3 } && NOT EXISTS { ?unit pk:creditCode ?c4 }))\n"
+        "    ?entity pk:namesake? ?lead .\n"
+        "    ?entity pk:namesake? ?unit .\n"
         "    ?other pk:leadUnit ?unit ; pk:batch ?b ; pk:year ?y .\n"
         "    FILTER (?b = ?batch && ?y = ?year)",
         "每个牵头单位每批最多申报 {n} 个项目",

@@ -10,7 +10,9 @@ together with it.
 
 A unit's node is its legal entity (``iri.legal_entity``): its 统一社会信用代码 when given, else its
 normalised name (``policy.name_key``: NFKC, spaces out), shared across projects. The node carries what
-its projects' memberships say of it: ``pk:nameKey`` and ``rdfs:label`` per spelling, ``pk:creditCode``.
+its projects' memberships say of it: ``pk:nameKey`` and ``rdfs:label`` per spelling, ``pk:creditCode``
+and, on a coded node, ``pk:namesake`` per spelling: the node that spelling has without a code (minted
+from the name, so the quota joins a coded unit to its uncoded spellings by index lookups, not a key join).
 Those triples live on PROJECTS_GRAPH and are derived from the memberships, so replacing a project
 rebuilds the nodes its old units had (:func:`refresh_organisations`): a spelling, key or node that no
 stored project uses any more is gone with it.
@@ -93,6 +95,8 @@ def _add_organisation(g: Graph, org: URIRef, name: str, credit_code: str | None)
     g.add((org, RDFS.label, Lit(name)))
     if credit_code:
         g.add((org, PK.creditCode, Lit(credit_code)))
+        # the node this spelling has without a code: the quota counts its projects with this entity's
+        g.add((org, PK.namesake, _node(iri.legal_entity(None, name_key(name)))))
 
 
 def _sub(project: URIRef, *parts: str) -> URIRef:
@@ -317,39 +321,35 @@ def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: se
     year; or, among recommended projects, same direction, region and year), as the triples the count
     rules read. Other stored projects cannot change any count the new file is checked on.
 
-    "Same lead unit" is the legal entity (eligibility.py): the units whose nodes share a name key with
-    a new lead's node, and the units sharing a key with those (a coded node has a key per spelling),
-    come with their keys and codes, so the rule decides which of them are one entity."""
-    leads = {(unit_iri(u), name_key(u.name)) for p in projects for u in (p.lead_unit, *p.extra_lead_units)}
+    "Same lead unit" is the legal entity (eligibility.py): a coded unit and the units without a code
+    its spellings name (``pk:namesake``). The namesake links of the new leads' entities come along
+    (stored coded units naming a new lead; the stored spellings of a new coded lead), so the rule
+    sees every unit of each entity, and the projects of all of those units are counted."""
+    leads = {str(unit_iri(u)) for p in projects for u in (p.lead_unit, *p.extra_lead_units)}
     groups = sorted({(p.batch, p.year) for p in projects})
     ng = [iri.PROJECTS_GRAPH]
     g = Graph()
-    near = {str(o) for o, _ in leads}
-    keys = sorted({_str(k) for _, k in leads})
-    for k in range(0, len(keys), _CHUNK):
+    entities = set(leads)
+    ordered = sorted(leads)
+    for k in range(0, len(ordered), _CHUNK):  # coded units whose spelling a new lead (without a code) is
         res = store.query(
-            f"PREFIX pk: <{PK}> SELECT DISTINCT ?o WHERE {{ VALUES ?k {{ {' '.join(keys[k : k + _CHUNK])} }} "
-            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ ?o pk:nameKey ?k }} }}",
+            f"PREFIX pk: <{PK}> SELECT ?c WHERE {{ VALUES ?n {{ {_values(ordered[k : k + _CHUNK])} }} "
+            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ ?c pk:namesake ?n }} }}",
             named_graphs=ng,
         )
-        near |= {r["o"].value for r in res.rows}
-    units: set[str] = set()
-    ordered = sorted(near)
-    for k in range(0, len(ordered), _CHUNK):
+        entities |= {r["c"].value for r in res.rows}
+    units = set(entities)
+    ordered = sorted(entities)
+    for k in range(0, len(ordered), _CHUNK):  # and every spelling of those entities
         res = store.query(
-            f"PREFIX pk: <{PK}> SELECT ?a ?key ?ca ?o ?co WHERE {{ VALUES ?a {{ {_values(ordered[k : k + _CHUNK])} }} "
-            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ ?a pk:nameKey ?key . ?o pk:nameKey ?key . "
-            "OPTIONAL { ?a pk:creditCode ?ca } OPTIONAL { ?o pk:creditCode ?co } } }",
+            f"PREFIX pk: <{PK}> SELECT ?c ?n WHERE {{ VALUES ?c {{ {_values(ordered[k : k + _CHUNK])} }} "
+            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ ?c pk:namesake ?n }} }}",
             named_graphs=ng,
         )
         for r in res.rows:
-            name = Lit(r["key"].value)
-            for node, code in (("a", "ca"), ("o", "co")):
-                g.add((URIRef(r[node].value), PK.nameKey, name))
-                if code in r:
-                    g.add((URIRef(r[node].value), PK.creditCode, Lit(r[code].value)))
-            units.add(r["o"].value)
-    lead_keys = [(a, b, y) for a in sorted(units | near) for b, y in groups]
+            g.add((URIRef(r["c"].value), PK.namesake, URIRef(r["n"].value)))
+            units.add(r["n"].value)
+    lead_keys = [(a, b, y) for a in sorted(units) for b, y in groups]
     rec_keys = {
         (iri.iri(iri.direction(n)), str(region_iri(p.region)), p.year)
         for p in projects
