@@ -125,6 +125,19 @@ def test_two_codes_under_one_name_are_two_lead_units(store: GraphStore, corpus: 
     assert import_projects(store, corpus, [project("C-4", SPELLINGS[0], CODE_B)], rules=rules).eligibility.conforms
 
 
+def test_stored_spellings_of_an_entity_are_counted(store: GraphStore, corpus: Corpus, rules: RuleSet) -> None:
+    # A was given spelling 2 in batch 2; in batch 1 it leads T-1 and, without its code, T-3 as spelling 2.
+    # A new T-4 without a code as spelling 0 is A's third project in batch 1: found through A's spellings.
+    stored = [
+        project("T-1", SPELLINGS[0], CODE_A),
+        project("T-2", SPELLINGS[2], CODE_A, batch=2),
+        project("T-3", SPELLINGS[2]),
+    ]
+    assert import_projects(store, corpus, stored, rules=rules).eligibility.conforms
+    assert refused(store, corpus, rules, [project("T-4", SPELLINGS[0])]) == [("T-4", "3")]
+    assert import_projects(store, corpus, [project("T-4", SPELLINGS[0], batch=2)], rules=rules).eligibility.conforms
+
+
 def test_each_project_reads_back_with_its_own_spelling(store: GraphStore, corpus: Corpus, rules: RuleSet) -> None:
     projects = [project(f"S-{i}", name, CODE_A, batch=i) for i, name in enumerate(SPELLINGS[:2], start=1)]
     projects.append(project("S-3", SPELLINGS[2], CODE_A, batch=2))
