@@ -83,6 +83,14 @@ def organisation(name: str) -> str:
     return "org/" + hashlib.sha1(name.strip().encode("utf-8")).hexdigest()[:16]
 
 
+def legal_entity(credit_code: str | None, name_key: str) -> str:
+    """A submitted unit: one node per legal entity. The 统一社会信用代码 (checksum-validated, upper case,
+    IRI-safe) names it when given (``org/uscc/91…``), whatever the name's spelling; without one, the
+    normalised name (``policy.name_key``) does, as :func:`organisation` digests it, so an agency and a
+    unit of one plain name stay one node."""
+    return f"org/uscc/{_safe(credit_code)}" if credit_code else organisation(name_key)
+
+
 def direction_region(number: int, region: str) -> str:
     # One node per (direction, region) that reviewers count projects by; the region is kept readable.
     return f"direction-region/{number}/{_safe(region)}"

@@ -16,7 +16,8 @@ from pilotkg.api import auth
 from pilotkg.api.app import create_app
 from pilotkg.errors import Unauthenticated
 from pilotkg.graph.rdf import build as build_graph
-from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH
+from pilotkg.iri import POLICY_GRAPH, PROJECTS_GRAPH, iri, legal_entity
+from pilotkg.policy import name_key
 from pilotkg.service import build_index
 from pilotkg.settings import Settings
 
@@ -298,3 +299,29 @@ def test_a_rule_report_does_not_name_other_applicants_projects(client: TestClien
         "/api/projects", json=[project("R-101", ALICE_NAME), project("R-102", ALICE_NAME)], headers=AS_REVIEWER
     )
     assert as_reviewer.status_code == 422 and "3" in as_reviewer.json()["report"]["violations"][0]["found"]
+
+
+def test_a_replaced_project_leaves_no_unit_behind(client: TestClient) -> None:
+    # Alice's A-002 first names a partner no other project names; resubmitted with another partner, that
+    # partner's node (type, name key, label) is gone from the projects graph, and the lead's spelling too.
+    lead = "甲安全科技（成都）有限公司"
+
+    def triples_about(name: str) -> int:
+        node = iri(legal_entity(None, name_key(name)))
+        return sparql_count(
+            client,
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{PROJECTS_GRAPH}> {{ <{node}> ?p ?o }} }}",
+            AS_REVIEWER,
+        )
+
+    first = project("A-002", lead, partners=[{"name": "一次性合作单位", "type": "用户单位"}])
+    assert client.post("/api/projects", json=first, headers=AS_ALICE).status_code == 201
+    assert triples_about("一次性合作单位") == 3  # a:Organization, pk:nameKey, rdfs:label
+    again = {**first, "lead_unit": {**first["lead_unit"], "name": "甲安全科技(成都) 有限公司"}}
+    again["partners"] = [{"name": "另一合作单位", "type": "用户单位"}]
+    r = client.post("/api/projects", json=again, headers=AS_ALICE)
+    assert r.status_code == 200 and r.json()["updated"] == ["A-002"]
+    assert triples_about("一次性合作单位") == 0
+    assert triples_about(lead) == 3  # one node for both spellings, with the new spelling only
+    read = client.get("/api/projects/A-002", headers=AS_ALICE).json()
+    assert read["lead_unit"]["name"] == again["lead_unit"]["name"]

@@ -7,11 +7,36 @@ import pytest
 from pilotkg.projects.base import ProjectIn, Unit
 
 
-def test_unit_accepts_english_aliases_and_normalises_names() -> None:
+def test_unit_accepts_english_aliases_and_keeps_the_spelling_of_names() -> None:
     assert Unit(name=" 测试  公司 ", type="software enterprise").type == "软件企业"
     assert Unit(name="x", type="Financial-Institution").type == "金融保险机构"
     assert Unit(name="x", type="user_unit").type == "用户单位"
-    assert Unit(name="测试（新疆）公司", type="other").name == "测试(新疆)公司"
+    # kept as spelled (read back so); the entity is decided on the normalised name or the credit code
+    full = Unit(name=" 测试（新疆） 公司 ", type="other")
+    assert full.name == "测试（新疆） 公司"
+    assert full.same_entity(Unit(name="测试(新疆)公司", type="other"))
+    assert not full.same_entity(Unit(name="测试(新疆)公司（筹）", type="other"))
+
+
+def test_one_unit_twice_in_a_project_is_refused_whatever_its_spelling() -> None:
+    base = {
+        "id": "X-1",
+        "name": "n",
+        "description": "d",
+        "direction": 8,
+        "region": "云南",
+        "batch": 1,
+        "submitted": "2021-03-05",
+    }
+    code, other = "91530000MA6K0B8X2U", "91110000100000000R"
+    lead = {"name": "甲（集团）公司", "type": "other", "credit_code": code}
+    with pytest.raises(ValueError, match="more than once"):  # one code, another spelling
+        ProjectIn.model_validate({**base, "lead_unit": lead, "partners": [{**lead, "name": "甲集团公司"}]})
+    with pytest.raises(ValueError, match="more than once"):  # bracket width and a space, no code on one side
+        ProjectIn.model_validate({**base, "lead_unit": lead, "partners": [{"name": "甲(集团) 公司", "type": "other"}]})
+    # two codes are two entities, whatever their names
+    p = ProjectIn.model_validate({**base, "lead_unit": lead, "partners": [{**lead, "credit_code": other}]})
+    assert p.partners[0].credit_code == other
     with pytest.raises(ValueError, match=r"Input should be '装备制造企业'"):
         Unit(name="x", type="alien")
 

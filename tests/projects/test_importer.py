@@ -99,8 +99,8 @@ def test_project_graph_uses_w3c_org_and_conforms_to_the_project_shapes(corpus: C
             "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX dcterms: <http://purl.org/dc/terms/> "
             "SELECT ?name ?role ?type WHERE { ?p pk:consortium ?c ; dcterms:identifier 'T-01' . "
             "?m a org:Membership ; org:organization ?c ; org:member ?o ; org:role ?role ; "
-            "pk:unitType ?type . "
-            "?o a org:Organization ; skos:prefLabel ?name } ORDER BY ?name"
+            "pk:unitType ?type ; pk:unitName ?name . "
+            "?o a org:Organization ; pk:nameKey ?key } ORDER BY ?name"
         )
     )
     assert [(str(n), str(r).rsplit("#")[-1], str(t).rsplit("#")[-1]) for n, r, t in rows] == [

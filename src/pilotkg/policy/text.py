@@ -174,6 +174,13 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def name_key(name: str) -> str:
+    """The key two spellings of one organisation's name share: NFKC (全角（）→ half-width, full-width
+    letters and digits → ASCII) with every space and zero-width/format character taken out, so
+    某某（集团） 有限公司, 某某(集团)有限公司 and 某某(集团)\u200b有限公司 are one key."""
+    return "".join(c for c in nfkc(name) if not c.isspace() and unicodedata.category(c) != "Cf")
+
+
 def normalize(text: str) -> str:
     return normalize_mapped(text).text
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from datetime import date
 from typing import Annotated, Literal, get_args
 
@@ -22,7 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pilotkg.matching import CoverageReport, Status
-from pilotkg.policy import has_content, nfkc, split_sentences
+from pilotkg.policy import has_content, name_key, nfkc, split_sentences
 from pilotkg.projects.regions import credit_code_problem, find_region
 
 UnitType = Literal["装备制造企业", "软件企业", "服务提供商", "用户单位", "金融保险机构", "other"]
@@ -71,8 +70,13 @@ def _err(en: str, zh: str) -> PydanticCustomError:
 
 
 def _clean(v: object) -> object:
-    # Names are identities (the organisation IRI is their digest): one spelling per name.
     return " ".join(nfkc(v).split()) if isinstance(v, str) else v
+
+
+def _trim(v: object) -> object:
+    # A unit's name is kept as the applicant spelled it (read back so); its entity is its credit code
+    # or its normalised name (projects.rdf), so spellings need no folding here.
+    return v.strip() if isinstance(v, str) else v
 
 
 def _safe_id(v: str) -> str:
@@ -89,6 +93,9 @@ def _content(v: str) -> str:
 
 Name = Annotated[
     str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=200), AfterValidator(_content)
+]
+UnitName = Annotated[
+    str, BeforeValidator(_trim), StringConstraints(min_length=1, max_length=200), AfterValidator(_content)
 ]
 Short = Annotated[
     str, BeforeValidator(_clean), StringConstraints(min_length=1, max_length=100), AfterValidator(_content)
@@ -128,10 +135,16 @@ CreditCode = Annotated[str | None, BeforeValidator(_credit_code)]
 class Unit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Name
+    name: UnitName
     type: UnitType
     region: RegionName | None = None
     credit_code: CreditCode = Field(None, description="统一社会信用代码 (GB 32100-2015), checksum-validated")
+
+    def same_entity(self, other: Unit) -> bool:
+        """One legal entity: the same credit code, or (one of them without a code) the same normalised name."""
+        if self.credit_code and other.credit_code:
+            return self.credit_code == other.credit_code
+        return name_key(self.name) == name_key(other.name)
 
     @field_validator("type", mode="before")
     @classmethod
@@ -223,8 +236,8 @@ class ProjectIn(BaseModel):
             )
         if self.year is None:
             self.year = year
-        names = [u.name for u in (self.lead_unit, *self.extra_lead_units, *self.partners)]
-        if dup := sorted(n for n, c in Counter(names).items() if c > 1):
+        units = [self.lead_unit, *self.extra_lead_units, *self.partners]
+        if dup := sorted({b.name for i, a in enumerate(units) for b in units[i + 1 :] if a.same_entity(b)}):
             raise _err(
                 f"unit(s) listed more than once (as lead or partner): {', '.join(dup)}",
                 f"单位重复出现（牵头单位或联合单位）：{'、'.join(dup)}",

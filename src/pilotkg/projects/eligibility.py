@@ -6,7 +6,12 @@ Every number comes from the text (``corpus.rules`` and the notices' deadlines): 
 - lead_units: ``pk:leadUnit`` min 1, max N;  max_partners: ``pk:partner`` max N;
 - no_single_enterprise: ``pk:partner`` min 1;  directions_per_project: ``pk:direction`` min 1, max N;
 - max_projects_per_lead (SPARQL): at most N projects per lead unit in one batch of one year (the
-  notice says 每个牵头单位可最多申报 2 个项目; each batch is read as its own call for applications);
+  notice says 每个牵头单位可最多申报 2 个项目; each batch is read as its own call for applications).
+  A lead unit is a legal entity, not a spelling: units with one 统一社会信用代码 are one entity whatever
+  their names; a unit given without a code is the entity of its normalised name (``policy.name_key``:
+  NFKC, spaces out, so 某某（集团）有限公司 = 某某(集团) 有限公司), and when units with codes bear that
+  name it counts towards each of those entities (it may be any of them). Two different codes are two
+  entities, even under one name;
 - max_recommended_per_direction_region (SPARQL): at most N recommended projects per direction and
   region in one year;
 - deadlines (SPARQL, one shape for all batches): submitted on or before the batch's deadline.
@@ -41,7 +46,7 @@ from pydantic import BaseModel
 from rdflib import RDF, Graph, URIRef
 from rdflib import Literal as Lit
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.namespace import SH, SKOS
+from rdflib.namespace import ORG, SH
 from rdflib.term import Node
 
 from pilotkg import iri
@@ -72,6 +77,7 @@ CHECKED_PREDICATES = (
     PK.submitted,
     PK.region,
     PK.recommended,
+    PK.namesake,  # a lead unit's entity: a coded unit and its spellings' nodes (see max_projects_per_lead)
 )
 
 
@@ -259,13 +265,17 @@ _PROPERTY_RULES: dict[str, tuple[str, bool, bool, str, str]] = {
         "exactly {n} pilot direction(s) per project",
     ),
 }
+# Lead units: ?entity is the lead's own node or a coded unit the lead (without a code) is a spelling of
+# (pk:namesake, minted from the name); the entity's projects are those led by it or by its namesakes.
 # The group keys of ?other are compared in a FILTER rather than joined in the pattern: joined, Oxigraph
 # starts from "every project of this batch" (20 ms a focus node at 1 000 projects); filtered, it starts
 # from the lead unit's (or direction's) few projects (0.3 ms).
 _COUNT_RULES: dict[str, tuple[str, str, str]] = {
     "max_projects_per_lead": (
         "$this pk:leadUnit ?lead ; pk:batch ?batch ; pk:year ?year .\n"
-        "    ?other pk:leadUnit ?lead ; pk:batch ?b ; pk:year ?y .\n"
+        "    ?entity pk:namesake? ?lead .\n"
+        "    ?entity pk:namesake? ?unit .\n"
+        "    ?other pk:leadUnit ?unit ; pk:batch ?b ; pk:year ?y .\n"
         "    FILTER (?b = ?batch && ?y = ?year)",
         "每个牵头单位每批最多申报 {n} 个项目",
         "at most {n} projects per lead unit per batch",
@@ -298,9 +308,10 @@ def _rule_shape(shape: URIRef, rule: Rule) -> str:
             f"  sh:message {_t(zh.format(n=n), 'zh')} , {_t(en.format(n=n), 'en')} .\n"
         )
     where, zh, en = _COUNT_RULES[rule.kind]
+    group = "$this ?entity" if rule.kind == "max_projects_per_lead" else "$this"  # over the limit in any entity
     query = (
         f"{_Q}SELECT $this (COUNT(DISTINCT ?other) AS ?value) WHERE {{\n    {where}\n}}\n"
-        f"GROUP BY $this HAVING (COUNT(DISTINCT ?other) > {n})"
+        f"GROUP BY {group} HAVING (COUNT(DISTINCT ?other) > {n})"
     )
     return (
         head + "  a sh:NodeShape ; sh:targetClass pk:Project ;\n  sh:sparql [ a sh:SPARQLConstraint ;\n"
@@ -429,7 +440,10 @@ def _violation(
     n, kind = rule.limit, rule.kind
 
     def label(o: Node) -> str:
-        return str(new.value(o, SKOS.prefLabel) or o)
+        # the name this project gave (a coded unit's node may carry several spellings), and its code
+        names = [str(new.value(m, PK.unitName)) for m in new.subjects(ORG.member, o) if str(m).startswith(f"{node}/")]
+        code = new.value(o, PK.creditCode)
+        return (names[0] if names else str(o)) + (f"（统一社会信用代码 {code}）" if code is not None else "")
 
     def count(p: URIRef) -> int:
         return len(set(data.objects(node, p)))

@@ -30,6 +30,7 @@ from pilotkg.projects.rdf import (
     existing_projects,
     project_graph,
     project_iri,
+    refresh_organisations,
     reviewer_graph,
     stored_context,
     subjects_of,
@@ -140,7 +141,8 @@ def import_projects(
             reviewer_graph(p, None, into=g)
     t3 = time.perf_counter()
     say("write", 0, len(g))
-    remove = subjects_of(store, sorted(existing))
+    # a replaced project's units go with it: their nodes are rebuilt from the other projects (no orphans)
+    remove = subjects_of(store, sorted(existing)) + refresh_organisations(store, sorted(existing), into=g)
     store.update_transaction(iri.PROJECTS_GRAPH, remove, g)
     say("write", len(g), len(g))
     t4 = time.perf_counter()

@@ -1,11 +1,21 @@
 """The projects graph: submitted projects as RDF on PROJECTS_GRAPH, and stored projects read back.
 
 Graph shape (W3C ORG): a project has a ``pk:Consortium`` (an ``org:Organization``); each unit is an
-``org:Organization`` (IRI from its normalised name, shared across projects) and joins the
-consortium through an ``org:Membership`` with ``org:role`` pk:LeadRole / pk:PartnerRole and
-``pk:unitType``. ``pk:leadUnit`` / ``pk:partner`` link project and units directly as well, which
-keeps the rule shapes and reviewer queries short. Sub-resources (consortium, memberships, coverage
-statements) are minted under the project's IRI, so they are removed together with it.
+``org:Organization`` and joins the consortium through an ``org:Membership`` with ``org:role``
+pk:LeadRole / pk:PartnerRole, ``pk:unitType`` and ``pk:unitName`` (the name as this project gave it,
+which is what reading the project back returns). ``pk:leadUnit`` / ``pk:partner`` link project and
+units directly as well, which keeps the rule shapes and reviewer queries short. Sub-resources
+(consortium, memberships, coverage statements) are minted under the project's IRI, so they are removed
+together with it.
+
+A unit's node is its legal entity (``iri.legal_entity``): its 统一社会信用代码 when given, else its
+normalised name (``policy.name_key``: NFKC, spaces out), shared across projects. The node carries what
+its projects' memberships say of it: ``pk:nameKey`` and ``rdfs:label`` per spelling, ``pk:creditCode``
+and, on a coded node, ``pk:namesake`` per spelling: the node that spelling has without a code (minted
+from the name, so the quota joins a coded unit to its uncoded spellings by index lookups, not a key join).
+Those triples live on PROJECTS_GRAPH and are derived from the memberships, so replacing a project
+rebuilds the nodes its old units had (:func:`refresh_organisations`): a spelling, key or node that no
+stored project uses any more is gone with it.
 """
 
 from __future__ import annotations
@@ -20,13 +30,13 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib import Literal as Lit
-from rdflib.namespace import DCTERMS, ORG, SKOS
+from rdflib.namespace import DCTERMS, ORG, RDFS, SKOS
 
 from pilotkg import iri
 from pilotkg.errors import InputError, NotFoundError
 from pilotkg.graph import PK, add_quantity
 from pilotkg.matching import Status
-from pilotkg.policy import Corpus, extract_quantities
+from pilotkg.policy import Corpus, extract_quantities, name_key
 from pilotkg.projects.base import CoverageDetail, Enrichment, ProjectIn, ProjectOut, Unit
 from pilotkg.projects.regions import find_region, region_named
 
@@ -71,6 +81,22 @@ def _region_name(value: str) -> str:
     """A stored pk:region (an IRI; a literal in stores written before regions were IRIs) → full name."""
     r = find_region(value)
     return r.name if r is not None else value
+
+
+def unit_iri(unit: Unit) -> URIRef:
+    """The node of a unit's legal entity (see the module docstring)."""
+    return _node(iri.legal_entity(unit.credit_code, name_key(unit.name)))
+
+
+def _add_organisation(g: Graph, org: URIRef, name: str, credit_code: str | None) -> None:
+    # What one membership says of its unit's node; the node is the union over its memberships.
+    g.add((org, RDF.type, ORG.Organization))
+    g.add((org, PK.nameKey, Lit(name_key(name))))
+    g.add((org, RDFS.label, Lit(name)))
+    if credit_code:
+        g.add((org, PK.creditCode, Lit(credit_code)))
+        # the node this spelling has without a code: the quota counts its projects with this entity's
+        g.add((org, PK.namesake, _node(iri.legal_entity(None, name_key(name)))))
 
 
 def _sub(project: URIRef, *parts: str) -> URIRef:
@@ -122,15 +148,13 @@ def _add_project(g: Graph, p: ProjectIn) -> None:
     members = [(u, PK.LeadRole, PK.leadUnit) for u in (p.lead_unit, *p.extra_lead_units)]
     members += [(u, PK.PartnerRole, PK.partner) for u in p.partners]
     for i, (unit, role, link) in enumerate(members, start=1):
-        org = _node(iri.organisation(unit.name))
-        add((org, RDF.type, ORG.Organization))
-        add((org, SKOS.prefLabel, Lit(unit.name)))
-        if unit.credit_code:
-            add((org, PK.creditCode, Lit(unit.credit_code)))
+        org = unit_iri(unit)
+        _add_organisation(g, org, unit.name, unit.credit_code)
         add((node, link, org))
         m = _sub(node, "membership", str(i))
         add((m, RDF.type, ORG.Membership))
         add((m, ORG.member, org))
+        add((m, PK.unitName, Lit(unit.name)))
         add((m, ORG.organization, consortium))
         add((m, ORG.role, role))
         add((m, PK.unitType, UNIT_TYPE_IRI[unit.type]))
@@ -261,17 +285,71 @@ def subjects_of(store: GraphStore, ids: Sequence[str]) -> list[str]:
     return out
 
 
+def refresh_organisations(store: GraphStore, ids: Sequence[str], *, into: Graph) -> list[str]:
+    """The unit nodes of the stored projects ``ids`` (about to be replaced), to remove with them; what
+    the other stored projects' memberships still say of those nodes is added to ``into`` (the new
+    projects' own units are there already). A node no other project uses is left out: no orphans."""
+    replaced = {str(project_iri(i)) for i in ids}
+    head = f"PREFIX pk: <{PK}> PREFIX org: <{ORG}> SELECT DISTINCT "
+    ng = [iri.PROJECTS_GRAPH]
+    orgs: set[str] = set()
+    for k in range(0, len(ids), _CHUNK):
+        values = _values(project_iri(i) for i in ids[k : k + _CHUNK])
+        res = store.query(
+            head + f"?o WHERE {{ VALUES ?p {{ {values} }} GRAPH <{iri.PROJECTS_GRAPH}> {{ "
+            "?p pk:consortium ?c . ?m org:organization ?c ; org:member ?o } }",
+            named_graphs=ng,
+        )
+        orgs |= {r["o"].value for r in res.rows}
+    ordered = sorted(orgs)
+    for k in range(0, len(ordered), _CHUNK):
+        res = store.query(
+            head + f"?o ?name ?code ?p WHERE {{ VALUES ?o {{ {_values(ordered[k : k + _CHUNK])} }} "
+            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ ?m org:member ?o ; pk:unitName ?name ; org:organization ?c . "
+            "?p pk:consortium ?c . OPTIONAL { ?o pk:creditCode ?code } } }",
+            named_graphs=ng,
+        )
+        for r in res.rows:
+            if r["p"].value not in replaced:
+                code = r.get("code")
+                _add_organisation(into, URIRef(r["o"].value), r["name"].value, code.value if code else None)
+    return ordered
+
+
 def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: set[str]) -> Graph:
     """The stored projects that share a counting group with the new ones (same lead unit, batch and
     year; or, among recommended projects, same direction, region and year), as the triples the count
-    rules read. Other stored projects cannot change any count the new file is checked on."""
-    lead_keys = sorted(
-        {
-            (iri.iri(iri.organisation(u.name)), p.batch, p.year)
-            for p in projects
-            for u in (p.lead_unit, *p.extra_lead_units)
-        }
-    )
+    rules read. Other stored projects cannot change any count the new file is checked on.
+
+    "Same lead unit" is the legal entity (eligibility.py): a coded unit and the units without a code
+    its spellings name (``pk:namesake``). The namesake links of the new leads' entities come along
+    (stored coded units naming a new lead; the stored spellings of a new coded lead), so the rule
+    sees every unit of each entity, and the projects of all of those units are counted."""
+    leads = {str(unit_iri(u)) for p in projects for u in (p.lead_unit, *p.extra_lead_units)}
+    groups = sorted({(p.batch, p.year) for p in projects})
+    ng = [iri.PROJECTS_GRAPH]
+    g = Graph()
+    entities = set(leads)
+    ordered = sorted(leads)
+    for k in range(0, len(ordered), _CHUNK):  # coded units whose spelling a new lead (without a code) is
+        res = store.query(
+            f"PREFIX pk: <{PK}> SELECT ?c WHERE {{ VALUES ?n {{ {_values(ordered[k : k + _CHUNK])} }} "
+            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ ?c pk:namesake ?n }} }}",
+            named_graphs=ng,
+        )
+        entities |= {r["c"].value for r in res.rows}
+    units = set(entities)
+    ordered = sorted(entities)
+    for k in range(0, len(ordered), _CHUNK):  # and every spelling of those entities
+        res = store.query(
+            f"PREFIX pk: <{PK}> SELECT ?c ?n WHERE {{ VALUES ?c {{ {_values(ordered[k : k + _CHUNK])} }} "
+            f"GRAPH <{iri.PROJECTS_GRAPH}> {{ ?c pk:namesake ?n }} }}",
+            named_graphs=ng,
+        )
+        for r in res.rows:
+            g.add((URIRef(r["c"].value), PK.namesake, URIRef(r["n"].value)))
+            units.add(r["n"].value)
+    lead_keys = [(a, b, y) for a in sorted(units) for b, y in groups]
     rec_keys = {
         (iri.iri(iri.direction(n)), str(region_iri(p.region)), p.year)
         for p in projects
@@ -280,11 +358,10 @@ def stored_context(store: GraphStore, projects: Sequence[ProjectIn], exclude: se
     }
     skip = {str(project_iri(i)) for i in exclude}
     head = f"PREFIX pk: <{PK}> SELECT ?p ?a ?b ?y WHERE {{ GRAPH <{iri.PROJECTS_GRAPH}> {{ "
-    g = Graph()
     for k in range(0, len(lead_keys), _CHUNK):
         rows = " ".join(f"(<{a}> {b} {y})" for a, b, y in lead_keys[k : k + _CHUNK])
         q = head + f"VALUES (?a ?b ?y) {{ {rows} }} ?p pk:leadUnit ?a ; pk:batch ?b ; pk:year ?y }} }}"
-        for r in store.query(q, named_graphs=[iri.PROJECTS_GRAPH]).rows:
+        for r in store.query(q, named_graphs=ng).rows:
             if (p := r["p"].value) not in skip:
                 _add_context(
                     g,
@@ -406,7 +483,7 @@ def _load(store: GraphStore, flt: str) -> tuple[list[ProjectOut], list[Unreadabl
     ).rows
     members = store.query(
         head + "?p pk:consortium ?c . ?m org:organization ?c ; org:member ?org ; org:role ?role ; "
-        "pk:unitType ?type . ?org skos:prefLabel ?uname . OPTIONAL { ?m pk:region ?uregion } "
+        "pk:unitType ?type ; pk:unitName ?uname . OPTIONAL { ?m pk:region ?uregion } "
         "OPTIONAL { ?org pk:creditCode ?ucc } } }",
         named_graphs=ng,
     ).rows
