@@ -34,6 +34,7 @@ from pilotkg.matching import (
     Judgments,
     Logistic,
     Matcher,
+    Prototypes,
     MatchScores,
     MatchWeights,
     Mode,
@@ -59,6 +60,9 @@ L2 = 1.0  # ridge penalty of the capability model (10 and 0.1 score the same by 
 # ridge penalty of the scope model: 9 features against ~40 out-of-scope cases; chosen by grouped 5-fold CV
 # over 5 fold seeds among 1, 3, 10, 30, 100, 300 (OOS F1 0.781 at 1, 0.797 at 10; 300 collapses: 10 stays clear)
 SCOPE_L2 = 10.0
+# weight of the labelled descriptions' mean vector in the learned prototypes (directions and other domains alike),
+# chosen inside each training fold by the scope model's log-likelihood with leave-one-out prototypes
+PROTOTYPE_GRID = (0.5, 1.0, 2.0)
 
 
 class Case(BaseModel):
@@ -266,6 +270,67 @@ def _log_likelihood(data: list[CaseData], w: MatchWeights) -> float:
     return total / max(n, 1)
 
 
+def _unit(m: np.ndarray) -> np.ndarray:
+    n: np.ndarray = m / np.linalg.norm(m, axis=-1, keepdims=True)
+    return n
+
+
+class _PrototypeSums:
+    """Sums and counts of the training descriptions' whole-text vectors per direction and, for the
+    out-of-scope ones, per nearest other domain: prototypes for all of them, or leaving one case out."""
+
+    def __init__(self, h: Harness, data: list[CaseData]) -> None:
+        self.base_d, self.base_o = (m.astype(np.float64) for m in h.matcher.base_vectors())
+        self.vecs = np.array([d.scores.vec_whole for d in data], dtype=np.float64)
+        # a description's row: its direction's (0 … 15), or 16 + its nearest other domain's when out of scope
+        self.rows = np.array(
+            [d.case.direction - 1 if d.case.direction else 16 + int(np.argmax(d.scores.domain_whole)) for d in data]
+        )
+        n_rows = len(self.base_d) + len(self.base_o)
+        self.sums = np.zeros((n_rows, self.vecs.shape[1]))
+        np.add.at(self.sums, self.rows, self.vecs)
+        self.counts = np.bincount(self.rows, minlength=n_rows).astype(np.float64)
+
+    def matrices(self, weight: float, leave_out: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        sums, counts = self.sums, self.counts
+        if leave_out is not None:
+            sums, counts = sums.copy(), counts.copy()
+            sums[self.rows[leave_out]] -= self.vecs[leave_out]
+            counts[self.rows[leave_out]] -= 1
+        mean = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+        rows = _unit(np.vstack([self.base_d, self.base_o]) + weight * mean)
+        return rows[: len(self.base_d)], rows[len(self.base_d) :]
+
+
+def _fit_scope(
+    h: Harness, data: list[CaseData], w: MatchWeights, ys: np.ndarray
+) -> tuple[Logistic, np.ndarray, Prototypes]:
+    """The scope model over features whose whole-text fit is taken against prototypes learned from the
+    training descriptions; each training case is scored against prototypes learned without it (as a
+    held-out case is), and the prototypes' weight is the grid point with the best log-likelihood."""
+    sums = _PrototypeSums(h, data)
+    best: tuple[float, float, Logistic, np.ndarray] | None = None
+    for weight in PROTOTYPE_GRID:
+        xs = np.array(
+            [d.scores.with_prototypes(*sums.matrices(weight, i)).scope_features(w) for i, d in enumerate(data)]
+        )
+        model = fit_logistic(xs, ys, SCOPE_FEATURES, l2=SCOPE_L2)
+        ps = np.clip(model.prob(xs), 1e-9, 1 - 1e-9)
+        ll = float(np.mean(ys * np.log(ps) + (1 - ys) * np.log(1 - ps)))
+        if best is None or ll > best[0]:
+            best = (ll, weight, model, ps)
+    assert best is not None
+    _, weight, model, ps = best
+    directions, domains = sums.matrices(weight)
+    prototypes = Prototypes(
+        direction_weight=weight,
+        domain_weight=weight,
+        directions=[[round(float(v), 4) for v in row] for row in directions],
+        domains=[[round(float(v), 4) for v in row] for row in domains],
+    )
+    return model, ps, prototypes
+
+
 def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[str, str] | None = None) -> Judgments:
     # 1. match weights: the grid point with the best log-likelihood of the right direction on the training cases
     best_w = max(
@@ -277,11 +342,9 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
         ),
         key=lambda w: _log_likelihood(data, w),
     )
-    # 2. scope: logistic over the scope features, cut-off with the best out-of-scope F1
-    xs = np.array([d.scores.scope_features(best_w) for d in data])
+    # 2. scope: logistic over the scope features (with learned prototypes), cut-off with the best out-of-scope F1
     ys = np.array([1.0 if d.case.direction else 0.0 for d in data])
-    scope = fit_logistic(xs, ys, SCOPE_FEATURES, l2=SCOPE_L2)
-    ps = scope.prob(xs)
+    scope, ps, prototypes = _fit_scope(h, data, best_w, ys)
 
     def oos_f1(cut: float) -> float:
         pred = ps < cut
@@ -316,6 +379,7 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
         scope=scope,
         scope_cut=scope_cut,
         match=best_w,
+        prototypes=prototypes,
     )
     # 4. confidences of the rule-based kinds: their precision per status on the training cases
     tallies: dict[str, dict[str, list[int]]] = {"means": {}, "threshold": {}}

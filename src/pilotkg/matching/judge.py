@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from pilotkg.errors import InputError
 from pilotkg.files import read_artefact
@@ -24,8 +24,9 @@ from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
 # 2: capability "claim"/"item" in, "thesaurus" out; 3: the lead phrase in matching and scope;
-# 4: capability "sim", "support", "z", "above_text" out
-ARTEFACT_VERSION = 4
+# 4: capability "sim", "support", "z", "above_text" out; 5: scope "margin_prototypes" (learned prototypes) for
+# "margin_whole"
+ARTEFACT_VERSION = 5
 
 # Features of one capability requirement against a description (matching.features computes them):
 # (the raw best cosine, the mean of the two best, its z-score among the direction's requirements and its
@@ -45,7 +46,7 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
-    "margin_whole",  # best direction's whole-text cosine − the nearest other domain's
+    "margin_prototypes",  # whole text: best direction prototype's cosine − the nearest other domain prototype's
     "margin_clauses",  # mean over sentences of (best requirement anywhere − nearest other domain)
     "fit_clauses",  # mean over sentences of their best requirement of the best direction
     "whole",  # best direction's whole-text cosine
@@ -107,6 +108,28 @@ class MatchWeights(BaseModel):
     temperature: float = 0.5
 
 
+class Prototypes(BaseModel):
+    """Rocchio prototypes learned from the labelled descriptions: a direction is its guide text's vector
+    plus ``direction_weight`` × the mean vector of the descriptions labelled with it, an other domain its
+    passage's vector plus ``domain_weight`` × the mean of the out-of-scope descriptions nearest to it
+    (unit rows; 4 decimals). A description's wording differs from the guide's; the prototypes carry both."""
+
+    direction_weight: float
+    domain_weight: float
+    directions: list[list[float]] = Field(description="one unit row per direction, in corpus order")
+    domains: list[list[float]] = Field(description="one unit row per other domain, in ontology/domains.ttl order")
+    _matrices: tuple[np.ndarray, np.ndarray] | None = PrivateAttr(default=None)
+
+    def matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """(directions × dim, domains × dim) as arrays, built once."""
+        if self._matrices is None:
+            self._matrices = (
+                np.array(self.directions, dtype=np.float32),
+                np.array(self.domains, dtype=np.float32),
+            )
+        return self._matrices
+
+
 class Judgments(BaseModel):
     version: int = ARTEFACT_VERSION
     created: str = Field(description="date the artefact was fitted")
@@ -118,6 +141,7 @@ class Judgments(BaseModel):
     scope: Logistic
     scope_cut: float = Field(0.5, description="P(in scope) below this → out of scope")
     match: MatchWeights = Field(default_factory=MatchWeights)
+    prototypes: Prototypes | None = Field(None, description="None: the guide's and the domains' own vectors")
     # P(status is right | the rule said status) on the fitting cases, for the rule-based kinds
     means_confidence: dict[str, float] = Field(default_factory=dict)
     threshold_confidence: dict[str, float] = Field(default_factory=dict)
