@@ -34,10 +34,10 @@ from pilotkg.matching import (
     Judgments,
     Logistic,
     Matcher,
-    Prototypes,
     MatchScores,
     MatchWeights,
     Mode,
+    Prototypes,
     ScenarioNamer,
     description_vectors,
     fit_logistic,
@@ -275,7 +275,7 @@ def _unit(m: np.ndarray) -> np.ndarray:
     return n
 
 
-class _PrototypeSums:
+class PrototypeSums:
     """Sums and counts of the training descriptions' whole-text vectors per direction and, for the
     out-of-scope ones, per nearest other domain: prototypes for all of them, or leaving one case out."""
 
@@ -308,7 +308,7 @@ def _fit_scope(
     """The scope model over features whose whole-text fit is taken against prototypes learned from the
     training descriptions; each training case is scored against prototypes learned without it (as a
     held-out case is), and the prototypes' weight is the grid point with the best log-likelihood."""
-    sums = _PrototypeSums(h, data)
+    sums = PrototypeSums(h, data)
     best: tuple[float, float, Logistic, np.ndarray] | None = None
     for weight in PROTOTYPE_GRID:
         xs = np.array(

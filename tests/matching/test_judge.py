@@ -7,6 +7,7 @@ import numpy as np
 from pilotkg.matching import (
     CAPABILITY_FEATURES,
     SCOPE_FEATURES,
+    Judgments,
     MatchWeights,
     fit_logistic,
     load_judgments,
@@ -236,6 +237,48 @@ def test_shipped_artefact_is_versioned_and_cross_validated() -> None:
     # cut-offs are chosen from a grid of two-significant-digit values
     for cut in (j.capability_cut, j.scope_cut, j.band):
         assert float(f"{cut:.2g}") == cut
+    # the learned prototypes: one unit row per direction and per other domain, 4 decimals, weight from the grid
+    from pilotkg.evaluate import PROTOTYPE_GRID
+
+    assert j.prototypes is not None and j.prototypes.direction_weight in PROTOTYPE_GRID
+    directions, domains = j.prototypes.matrices()
+    assert directions.shape == (16, 384) and domains.shape == (len(load_thesaurus().domains), 384)
+    for m in (directions, domains):
+        assert np.allclose(np.linalg.norm(m, axis=1), 1.0, atol=1e-3)
+    assert all(round(v, 4) == v for row in j.prototypes.directions for v in row)
+
+
+def test_the_artefact_text_keeps_a_vector_on_one_line() -> None:
+    j = load_judgments()
+    text = j.dumps()
+    assert Judgments.model_validate_json(text).model_dump() == j.model_dump()
+    assert len(text.splitlines()) < 300  # 44 prototypes × 384 numbers would otherwise take a line each
+
+
+def test_the_product_decides_scope_as_the_harness_does(pilot) -> None:  # type: ignore[no-untyped-def]
+    # the CV harness scores cached encoder outputs with a fold's judgments; the product must give the same
+    # answer for the same judgments (here the shipped ones), prototypes included
+    from pilotkg.evaluate import harness
+
+    text = "港口门式起重机远程操控改造：门机加装摄像头，司机在中控室远程操作，装卸效率提高两成。"
+    j = pilot.matcher.judgments
+    product = pilot.match(text, top=16)
+    h = harness(pilot)
+    ms = h.matcher.scores(text)
+    harnessed = h.matcher.decide(ms, top=16, judgments=j)
+    # (the service then adds scenarios and quotes the evidence from the user's own text: not compared)
+    for r in (product, harnessed):
+        r.scenarios, r.scenario_note_zh, r.scenario_note_en = [], "", ""
+        for d in r.directions:
+            d.evidence = [e.model_copy(update={"text": ""}) for e in d.evidence]
+    assert product == harnessed
+    # and the scope model saw the whole text's fit against the prototypes, not against the guide's vectors
+    assert j.prototypes is not None and ms.prototype_margin is None
+    learned = ms.with_prototypes(*j.prototypes.matrices())
+    x = learned.scope_features(j.match)
+    assert x[SCOPE_FEATURES.index("margin_prototypes")] == learned.prototype_margin
+    assert x[0] != ms.scope_features(j.match)[0]
+    assert product.in_scope_probability == round(float(j.scope.prob(x)[0]), 4)
 
 
 def test_thesaurus_covers_every_means_item_of_the_guide(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ precision for that status on the fitting cases, with a +1/+2 prior).
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -108,6 +109,9 @@ class MatchWeights(BaseModel):
     temperature: float = 0.5
 
 
+_NUMBER_LIST = re.compile(r"\[\s+(-?[0-9.e+-]+(?:,\s+-?[0-9.e+-]+)*)\s+\]")
+
+
 class Prototypes(BaseModel):
     """Rocchio prototypes learned from the labelled descriptions: a direction is its guide text's vector
     plus ``direction_weight`` × the mean vector of the descriptions labelled with it, an other domain its
@@ -146,6 +150,10 @@ class Judgments(BaseModel):
     means_confidence: dict[str, float] = Field(default_factory=dict)
     threshold_confidence: dict[str, float] = Field(default_factory=dict)
     cv: dict[str, dict[str, float]] = Field(default_factory=dict, description="cross-validated figures")
+
+    def dumps(self) -> str:
+        """The artefact's text: indented, with each list of numbers on one line (a prototype is 384 of them)."""
+        return _NUMBER_LIST.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", self.model_dump_json(indent=1))
 
     def capability_status(self, p: float) -> tuple[Status, float]:
         """(status, confidence) for P(addressed) = p."""

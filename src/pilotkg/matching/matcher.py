@@ -67,7 +67,9 @@ class MatchScores:
         unit rows): best direction prototype's cosine − the nearest other domain prototype's."""
         if self.vec_whole is None:
             return self
-        return replace(self, prototype_margin=float((directions @ self.vec_whole).max() - (domains @ self.vec_whole).max()))
+        return replace(
+            self, prototype_margin=float((directions @ self.vec_whole).max() - (domains @ self.vec_whole).max())
+        )
 
     def fused(self, w: MatchWeights) -> np.ndarray:
         fused = w.whole * _z(self.whole) + w.clauses * _z(self.clauses) + w.lexical * _z(self.lexical)
