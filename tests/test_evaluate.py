@@ -62,7 +62,7 @@ def test_prototypes_are_learned_from_the_training_descriptions_leaving_each_case
     h = harness(pilot)
     data = prepare(h, path_cases, keys, lambda _m: None)
     j = fit(h, data)
-    assert j.prototypes is not None and j.prototypes.direction_weight in PROTOTYPE_GRID
+    assert j.prototypes is not None and j.prototypes.weight in PROTOTYPE_GRID
     directions, domains = (np.array(m, dtype=np.float64) for m in j.prototypes.matrices())
     base_d, base_o = h.matcher.base_vectors()
     assert directions.shape == base_d.shape and domains.shape == base_o.shape

@@ -17,7 +17,7 @@ import json
 import pickle
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,8 @@ L2 = 1.0  # ridge penalty of the capability model (10 and 0.1 score the same by 
 # over 5 fold seeds among 1, 3, 10, 30, 100, 300 (OOS F1 0.781 at 1, 0.797 at 10; 300 collapses: 10 stays clear)
 SCOPE_L2 = 10.0
 # weight of the labelled descriptions' mean vector in the learned prototypes (directions and other domains alike),
-# chosen inside each training fold by the scope model's log-likelihood with leave-one-out prototypes
+# chosen inside each training fold with the match weights (log-likelihood of the right direction, each training
+# case scored against prototypes learned without it)
 PROTOTYPE_GRID = (0.5, 1.0, 2.0)
 
 
@@ -298,53 +299,42 @@ class PrototypeSums:
             sums[self.rows[leave_out]] -= self.vecs[leave_out]
             counts[self.rows[leave_out]] -= 1
         mean = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
-        rows = _unit(np.vstack([self.base_d, self.base_o]) + weight * mean)
-        return rows[: len(self.base_d)], rows[len(self.base_d) :]
+        n = len(self.base_d)
+        return _unit(self.base_d + weight * mean[:n]), _unit(self.base_o + weight * mean[n:])
 
+    def held_out(self, data: list[CaseData], weight: float) -> list[CaseData]:
+        """The training cases, each scored against prototypes learned without it (as a held-out case is)."""
+        return [replace(d, scores=d.scores.with_prototypes(*self.matrices(weight, i))) for i, d in enumerate(data)]
 
-def _fit_scope(
-    h: Harness, data: list[CaseData], w: MatchWeights, ys: np.ndarray
-) -> tuple[Logistic, np.ndarray, Prototypes]:
-    """The scope model over features whose whole-text fit is taken against prototypes learned from the
-    training descriptions; each training case is scored against prototypes learned without it (as a
-    held-out case is), and the prototypes' weight is the grid point with the best log-likelihood."""
-    sums = PrototypeSums(h, data)
-    best: tuple[float, float, Logistic, np.ndarray] | None = None
-    for weight in PROTOTYPE_GRID:
-        xs = np.array(
-            [d.scores.with_prototypes(*sums.matrices(weight, i)).scope_features(w) for i, d in enumerate(data)]
+    def prototypes(self, weight: float) -> Prototypes:
+        directions, domains = self.matrices(weight)
+        return Prototypes(
+            weight=weight,
+            directions=[[round(float(v), 4) for v in row] for row in directions],
+            domains=[[round(float(v), 4) for v in row] for row in domains],
         )
-        model = fit_logistic(xs, ys, SCOPE_FEATURES, l2=SCOPE_L2)
-        ps = np.clip(model.prob(xs), 1e-9, 1 - 1e-9)
-        ll = float(np.mean(ys * np.log(ps) + (1 - ys) * np.log(1 - ps)))
-        if best is None or ll > best[0]:
-            best = (ll, weight, model, ps)
-    assert best is not None
-    _, weight, model, ps = best
-    directions, domains = sums.matrices(weight)
-    prototypes = Prototypes(
-        direction_weight=weight,
-        domain_weight=weight,
-        directions=[[round(float(v), 4) for v in row] for row in directions],
-        domains=[[round(float(v), 4) for v in row] for row in domains],
-    )
-    return model, ps, prototypes
 
 
 def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[str, str] | None = None) -> Judgments:
-    # 1. match weights: the grid point with the best log-likelihood of the right direction on the training cases
-    best_w = max(
-        (
-            MatchWeights(whole=1.0, clauses=c, lexical=lx, lead=ld)
-            for c in CLAUSE_GRID
-            for lx in LEXICAL_GRID
-            for ld in LEAD_GRID
-        ),
-        key=lambda w: _log_likelihood(data, w),
+    # 1. match weights and the prototypes' weight (the lead's direction cosines are taken against the prototypes):
+    # the grid point with the best log-likelihood of the right direction on the training cases
+    sums = PrototypeSums(h, data)
+    grid = [
+        MatchWeights(whole=1.0, clauses=c, lexical=lx, lead=ld)
+        for c in CLAUSE_GRID
+        for lx in LEXICAL_GRID
+        for ld in LEAD_GRID
+    ]
+    scored = {weight: sums.held_out(data, weight) for weight in PROTOTYPE_GRID}
+    weight, best_w = max(
+        ((pw, w) for pw in PROTOTYPE_GRID for w in grid), key=lambda c: _log_likelihood(scored[c[0]], c[1])
     )
-    # 2. scope: logistic over the scope features (with learned prototypes), cut-off with the best out-of-scope F1
+    # 2. scope: logistic over the scope features (the whole text's fit against the same prototypes), cut-off with
+    # the best out-of-scope F1
+    xs = np.array([d.scores.scope_features(best_w) for d in scored[weight]])
     ys = np.array([1.0 if d.case.direction else 0.0 for d in data])
-    scope, ps, prototypes = _fit_scope(h, data, best_w, ys)
+    scope = fit_logistic(xs, ys, SCOPE_FEATURES, l2=SCOPE_L2)
+    ps = scope.prob(xs)
 
     def oos_f1(cut: float) -> float:
         pred = ps < cut
@@ -379,7 +369,7 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
         scope=scope,
         scope_cut=scope_cut,
         match=best_w,
-        prototypes=prototypes,
+        prototypes=sums.prototypes(weight),
     )
     # 4. confidences of the rule-based kinds: their precision per status on the training cases
     tallies: dict[str, dict[str, list[int]]] = {"means": {}, "threshold": {}}

@@ -240,7 +240,7 @@ def test_shipped_artefact_is_versioned_and_cross_validated() -> None:
     # the learned prototypes: one unit row per direction and per other domain, 4 decimals, weight from the grid
     from pilotkg.evaluate import PROTOTYPE_GRID
 
-    assert j.prototypes is not None and j.prototypes.direction_weight in PROTOTYPE_GRID
+    assert j.prototypes is not None and j.prototypes.weight in PROTOTYPE_GRID
     directions, domains = j.prototypes.matrices()
     assert directions.shape == (16, 384) and domains.shape == (len(load_thesaurus().domains), 384)
     for m in (directions, domains):
@@ -279,6 +279,11 @@ def test_the_product_decides_scope_as_the_harness_does(pilot) -> None:  # type: 
     assert x[SCOPE_FEATURES.index("margin_prototypes")] == learned.prototype_margin
     assert x[0] != ms.scope_features(j.match)[0]
     assert product.in_scope_probability == round(float(j.scope.prob(x)[0]), 4)
+    # the lead's direction cosines in the fusion are taken against the direction prototypes too
+    directions, _ = j.prototypes.matrices()
+    assert ms.vec_lead is not None and np.allclose(learned.lead, directions @ ms.vec_lead)
+    assert not np.allclose(learned.lead, ms.lead)
+    assert product.directions[0].similarity == round(float(learned.fused(j.match).max()), 4)
 
 
 def test_thesaurus_covers_every_means_item_of_the_guide(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -324,8 +329,10 @@ def test_the_lead_phrase_sharpens_the_direction_it_names(pilot) -> None:  # type
     # a generic body (any monitoring system) under a title naming a direction: the title's direction is
     # ranked first, and by a wider gap with the fitted lead weight than without it
     body = "布设传感器和摄像头，实时监测运行状态，异常时自动报警并推送至值班人员，平均响应时间缩短至15分钟。"
-    s = pilot.matcher.scores(f"尾矿库坝体安全监测预警系统：{body}")
-    w = pilot.matcher.judgments.match
+    j = pilot.matcher.judgments
+    assert j.prototypes is not None
+    s = pilot.matcher.scores(f"尾矿库坝体安全监测预警系统：{body}").with_prototypes(*j.prototypes.matrices())
+    w = j.match
     assert w.lead > 0 and int(np.argmax(s.lead)) == 0  # direction 1: mines
 
     def gap(weights: MatchWeights) -> float:

@@ -114,12 +114,11 @@ _NUMBER_LIST = re.compile(r"\[\s+(-?[0-9.e+-]+(?:,\s+-?[0-9.e+-]+)*)\s+\]")
 
 class Prototypes(BaseModel):
     """Rocchio prototypes learned from the labelled descriptions: a direction is its guide text's vector
-    plus ``direction_weight`` × the mean vector of the descriptions labelled with it, an other domain its
-    passage's vector plus ``domain_weight`` × the mean of the out-of-scope descriptions nearest to it
-    (unit rows; 4 decimals). A description's wording differs from the guide's; the prototypes carry both."""
+    plus ``weight`` × the mean vector of the descriptions labelled with it, an other domain its passage's
+    vector plus ``weight`` × the mean of the out-of-scope descriptions nearest to it (unit rows; 4 decimals).
+    A description's wording differs from the guide's; the prototypes carry both."""
 
-    direction_weight: float
-    domain_weight: float
+    weight: float
     directions: list[list[float]] = Field(description="one unit row per direction, in corpus order")
     domains: list[list[float]] = Field(description="one unit row per other domain, in ontology/domains.ttl order")
     _matrices: tuple[np.ndarray, np.ndarray] | None = PrivateAttr(default=None)

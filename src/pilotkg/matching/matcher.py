@@ -59,17 +59,20 @@ class MatchScores:
     sentence_margin: np.ndarray  # per sentence: best requirement anywhere − nearest other domain
     lead: np.ndarray  # per direction: cosine of the lead (title) phrase with the direction's text
     lead_margin: float = 0.0  # the lead phrase: best direction's cosine − nearest other domain's
-    vec_whole: np.ndarray | None = None  # the whole text's vector (to score it against learned prototypes)
+    # the whole text's and the lead's vectors, to score them against learned prototypes
+    vec_whole: np.ndarray | None = None
+    vec_lead: np.ndarray | None = None
     prototype_margin: float | None = None  # set by ``with_prototypes``
 
     def with_prototypes(self, directions: np.ndarray, domains: np.ndarray) -> MatchScores:
-        """These scores with the whole text's fit taken against learned prototypes (``judge.Prototypes``:
-        unit rows): best direction prototype's cosine − the nearest other domain prototype's."""
+        """These scores against learned prototypes (``judge.Prototypes``: unit rows): the lead's direction
+        cosines (for the fusion), and the whole text's fit for scope — best direction prototype's cosine −
+        the nearest other domain prototype's."""
         if self.vec_whole is None:
             return self
-        return replace(
-            self, prototype_margin=float((directions @ self.vec_whole).max() - (domains @ self.vec_whole).max())
-        )
+        margin = float((directions @ self.vec_whole).max() - (domains @ self.vec_whole).max())
+        lead = self.lead if self.vec_lead is None else directions @ self.vec_lead
+        return replace(self, lead=lead, prototype_margin=margin)
 
     def fused(self, w: MatchWeights) -> np.ndarray:
         fused = w.whole * _z(self.whole) + w.clauses * _z(self.clauses) + w.lexical * _z(self.lexical)
@@ -219,6 +222,7 @@ class Matcher:
             lead_dir,
             lead_margin,
             vec_whole=np.asarray(whole_v, dtype=np.float32),
+            vec_lead=lead_v,
         )
 
     def match(self, text: str, top: int = 3, mode: Mode = "hybrid") -> MatchResult:
