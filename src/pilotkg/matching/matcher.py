@@ -14,7 +14,8 @@ so no fixed cosine cut-off decides out-of-scope: a logistic model (``judge.SCOPE
 best direction's fit against the nearest of the *other* safety and emergency domains of
 ``ontology/domains.ttl`` (derived from the public 突发事件 and 安全生产 classifications), at text and at
 sentence level, and at the phrase the text opens with to name its subject (its *lead*, the title);
-the nearest other domain is named in every result.
+the nearest other domain is named in every result. The whole text's fit and the lead's direction cosines
+are taken against prototypes learned from labelled descriptions (``judge.Prototypes``, in the artefact).
 """
 
 from __future__ import annotations
