@@ -286,6 +286,18 @@ def test_the_product_decides_scope_as_the_harness_does(pilot) -> None:  # type: 
     assert product.directions[0].similarity == round(float(learned.fused(j.match).max()), 4)
 
 
+def test_prototypes_of_another_encoder_are_not_used(pilot) -> None:  # type: ignore[no-untyped-def]
+    # prototypes are vectors of the encoder that fitted them; a product run with another encoder (a test or
+    # light model) scores against the guide's and the domains' own vectors instead of failing or mixing spaces
+    j = pilot.matcher.judgments
+    assert j.prototypes is not None and j.prototypes.model == pilot.embedder.name
+    ms = pilot.matcher.scores("隧道内安装火焰探测器和感温光缆，车辆起火时联动排烟风机并封闭隧道入口。")
+    other = j.model_copy(update={"prototypes": j.prototypes.model_copy(update={"model": "another-encoder"})})
+    without = j.model_copy(update={"prototypes": None})
+    assert pilot.matcher.decide(ms, judgments=other) == pilot.matcher.decide(ms, judgments=without)
+    assert pilot.matcher.decide(ms, judgments=j) != pilot.matcher.decide(ms, judgments=without)
+
+
 def test_thesaurus_covers_every_means_item_of_the_guide(pilot) -> None:  # type: ignore[no-untyped-def]
     t = load_thesaurus()
     for r in pilot.corpus.requirements:

@@ -118,6 +118,7 @@ class Prototypes(BaseModel):
     vector plus ``weight`` × the mean of the out-of-scope descriptions nearest to it (unit rows; 4 decimals).
     A description's wording differs from the guide's; the prototypes carry both."""
 
+    model: str = Field(description="the encoder whose vectors these are; another encoder's texts use the guide's own")
     weight: float
     directions: list[list[float]] = Field(description="one unit row per direction, in corpus order")
     domains: list[list[float]] = Field(description="one unit row per other domain, in ontology/domains.ttl order")

@@ -233,7 +233,7 @@ class Matcher:
         self, ms: MatchScores, top: int = 3, mode: Mode = "hybrid", judgments: Judgments | None = None
     ) -> MatchResult:
         j = judgments or self.judgments
-        if j.prototypes is not None:
+        if j.prototypes is not None and j.prototypes.model == self.embedder.name:
             ms = ms.with_prototypes(*j.prototypes.matrices())
         w = {"hybrid": j.match, "dense": j.match.model_copy(update={"lexical": 0.0}), "lexical": _LEXICAL_ONLY}[mode]
         fused = ms.fused(w)
