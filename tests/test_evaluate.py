@@ -7,7 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
-from pilotkg.evaluate import Case, cross_validate, fit, folds, harness, load_cases, prepare, render
+from pilotkg.evaluate import (
+    Case,
+    EvalReport,
+    Feedback,
+    Tally,
+    cross_validate,
+    fit,
+    folds,
+    harness,
+    load_cases,
+    prepare,
+    render,
+)
+from pilotkg.matching import CoverageChecker, Judgments, load_judgments
 
 CASES = [
     (8, "AI摄像机识别烟火，起火后5分钟内报警推送。", ["8.identify", "8.response"], [], []),
@@ -51,6 +64,64 @@ def test_cross_validation_is_grouped_by_case_and_reports_writeups(pilot, tmp_pat
         assert 0.3 <= cut <= 0.7 and round(cut, 2) == cut
 
 
+def test_a_prototype_moves_towards_the_addressing_clauses_shrunk_by_count() -> None:
+    q = np.array([1.0, 0.0, 0.0])
+    clause = np.array([0.0, 1.0, 0.0])
+    none = Feedback(np.zeros(3), 0, np.zeros(3), 0)
+    assert none.prototype(q, 2.0).vector == [1.0, 0.0, 0.0] and none.prototype(q, 2.0).probe == []
+    one = none.add(clause, addressed=True)
+    many = one.add(clause, addressed=True).add(clause, addressed=True)
+    # q + β · n/(n+1) · mean: one case moves q less than three that agree
+    assert 0 < one.prototype(q, 2.0).vector[1] < many.prototype(q, 2.0).vector[1]
+    assert abs(float(np.linalg.norm(many.prototype(q, 2.0).vector)) - 1.0) < 1e-3
+    assert many.prototype(q, 2.0).probe == []  # no missing case: no difference vector
+    both = many.add(np.array([0.0, 0.0, 1.0]), addressed=False)
+    probe = both.prototype(q, 2.0).probe
+    assert probe[1] > 0 > probe[2]  # towards what addressing texts say, away from what missing ones say
+    left = both.add(np.array([0.0, 0.0, 1.0]), addressed=False, sign=-1)  # leave a case out
+    assert left.prototype(q, 2.0) == many.prototype(q, 2.0)
+
+
+def test_the_product_answers_as_the_harness_does(pilot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # fitted judgments go through the artefact's text and back; the product's checker with them and the
+    # harness with the fitted object give the same rows, and the shipped artefact is read the same way too
+    path = tmp_path / "cases.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"id": f"t{i}", "direction": d, "text": t, "addressed": a, "missing": m, "violated": v})
+            for i, (d, t, a, m, v) in enumerate(CASES)
+        ),
+        encoding="utf-8",
+    )
+    keys = {"8.identify": (8, "火情快速识别"), "8.response": (8, "报警响应时间少于30分钟")}
+    h = harness(pilot)
+    data = prepare(h, load_cases(path), keys, lambda _m: None)
+    j = fit(h, data, created="2026-01-01")
+    assert j.prototypes and j.prototype_beta > 0  # the requirement holding 火情快速识别 was taught
+    text = "在林场制高点架设热成像云台，识别烟点后自动推送坐标给值班员，巡护员携带终端核实。"
+    shipped = Judgments.model_validate_json(j.to_json())
+    product = CoverageChecker(pilot.corpus, pilot.embedder, pilot.tokenizer, judgments=shipped).check(text, 8)
+    harnessed = h.checker.report(h.checker.reader.read(text), 8, judgments=j)
+    assert [(r.id, r.status, r.score) for r in product.requirements] == [
+        (r.id, r.status, r.score) for r in harnessed.requirements
+    ]
+    served = pilot.check(text, 8)[0]
+    harnessed = h.checker.report(h.checker.reader.read(text), 8, judgments=load_judgments())
+    assert [(r.id, r.status, r.score) for r in served.requirements] == [
+        (r.id, r.status, r.score) for r in harnessed.requirements
+    ]
+
+
+def test_decided_accuracy_leaves_out_only_the_uncertain_keys() -> None:
+    # 10 keys: 6 right, 2 answered uncertain, 1 the checker could not judge (a failure, not a doubt)
+    t = Tally(keys=10, right=6, uncertain=2, unjudged=1)
+    c = t.coverage_figures("learned")
+    assert c.accuracy == 0.6
+    assert c.decided_accuracy == 6 / 8
+    assert c.uncertain_share == 2 / 9
+    assert "| 0.750 |" in render(EvalReport(matching=[], coverage=[c]))
+
+
 def test_prototypes_are_learned_from_the_training_descriptions_leaving_each_case_out(pilot) -> None:  # type: ignore[no-untyped-def]
     from pilotkg.evaluate import PROTOTYPE_GRID, PrototypeSums
 
@@ -62,8 +133,9 @@ def test_prototypes_are_learned_from_the_training_descriptions_leaving_each_case
     h = harness(pilot)
     data = prepare(h, path_cases, keys, lambda _m: None)
     j = fit(h, data)
-    assert j.prototypes is not None and j.prototypes.weight in PROTOTYPE_GRID
-    directions, domains = (np.array(m, dtype=np.float64) for m in j.prototypes.matrices())
+    dp = j.direction_prototypes
+    assert dp is not None and dp.weight in PROTOTYPE_GRID
+    directions, domains = (np.array(m, dtype=np.float64) for m in dp.matrices())
     base_d, base_o = h.matcher.base_vectors()
     assert directions.shape == base_d.shape and domains.shape == base_o.shape
     assert np.allclose(np.linalg.norm(directions, axis=1), 1.0, atol=1e-3)

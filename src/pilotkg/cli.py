@@ -542,7 +542,7 @@ def judge_fit(
             for c in r.coverage
         }
         target = output or artefact_path()
-        target.write_text(j.dumps() + "\n", encoding="utf-8")
+        target.write_text(j.to_json(), encoding="utf-8")
         typer.echo("\n\n".join(render(r) for r in reports))
         typer.echo(f"wrote {target}")
 

@@ -31,19 +31,20 @@ from pilotkg.matching import (
     SCOPE_FEATURES,
     Analysis,
     CoverageChecker,
+    DirectionPrototypes,
     Judgments,
     Logistic,
     Matcher,
     MatchScores,
     MatchWeights,
     Mode,
-    Prototypes,
+    Prototype,
     ScenarioNamer,
     description_vectors,
     fit_logistic,
     requirement_vectors,
 )
-from pilotkg.policy import headings
+from pilotkg.policy import Requirement, headings
 from pilotkg.service import Pilot
 from pilotkg.vectors import Embedder
 
@@ -60,10 +61,13 @@ L2 = 1.0  # ridge penalty of the capability model (10 and 0.1 score the same by 
 # ridge penalty of the scope model: 9 features against ~40 out-of-scope cases; chosen by grouped 5-fold CV
 # over 5 fold seeds among 1, 3, 10, 30, 100, 300 (OOS F1 0.781 at 1, 0.797 at 10; 300 collapses: 10 stays clear)
 SCOPE_L2 = 10.0
-# weight of the labelled descriptions' mean vector in the learned prototypes (directions and other domains alike),
-# chosen inside each training fold with the match weights (log-likelihood of the right direction, each training
-# case scored against prototypes learned without it)
+# weight of the labelled descriptions' mean vector in the learned direction and other-domain prototypes (both
+# alike), chosen inside each training fold with the match weights (log-likelihood of the right direction, each
+# training case scored against prototypes learned without it)
 PROTOTYPE_GRID = (0.5, 1.0, 2.0)
+# β of the requirement prototypes (Rocchio: q moved towards the clauses of the cases addressing it); chosen per
+# training set among these by the capability model's log-likelihood
+PROTOTYPE_BETAS = (1.0, 2.0, 3.0, 5.0)
 
 
 class Case(BaseModel):
@@ -110,6 +114,9 @@ class CoverageFigures(BaseModel):
     violated_recall: float
     uncertain_share: float = 0.0
     mean_confidence: float = 0.0
+    # accuracy over the keys given a status (uncertain ones left out): what an applicant who reads the
+    # decided rows gets, at a coverage of 1 − uncertain_share
+    decided_accuracy: float = 0.0
 
 
 class EvalReport(BaseModel):
@@ -307,9 +314,9 @@ class PrototypeSums:
         """The training cases, each scored against prototypes learned without it (as a held-out case is)."""
         return [replace(d, scores=d.scores.with_prototypes(*self.matrices(weight, i))) for i, d in enumerate(data)]
 
-    def prototypes(self, weight: float) -> Prototypes:
+    def prototypes(self, weight: float) -> DirectionPrototypes:
         directions, domains = self.matrices(weight)
-        return Prototypes(
+        return DirectionPrototypes(
             model=self.model,
             weight=weight,
             directions=[[round(float(v), 4) for v in row] for row in directions],
@@ -344,23 +351,8 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
         return _prf(int((pred & gold).sum()), int((pred & ~gold).sum()), int((~pred & gold).sum()))[2]
 
     scope_cut = max(CUT_GRID, key=lambda c: (oos_f1(c), -abs(c - 0.5)))
-    # 3. capability: logistic over the features of the keys' holder requirements
-    xc: list[np.ndarray] = []
-    yc: list[float] = []
-    for d in data:
-        if not d.case.direction:
-            continue
-        reqs, x, _ = h.checker.features(d.analysis, d.case.direction)
-        row = {r.id: x[i] for i, r in enumerate(reqs)}
-        for _key, label, rid, kind in d.keys:
-            if kind in ("means", "threshold") or label == "violated" or rid not in row:
-                continue
-            xc.append(row[rid])
-            yc.append(1.0 if label == "addressed" else 0.0)
-    xa, ya = np.array(xc), np.array(yc)
-    capability = fit_logistic(xa, ya, CAPABILITY_FEATURES, l2=L2)
-    pc = capability.prob(xa)
-    cap_cut = max(CUT_GRID, key=lambda c: (float(((pc >= c) == (ya == 1)).mean()), -abs(c - 0.5)))
+    # 3. capability: requirement prototypes and a logistic over the features of the keys' holder requirements
+    capability, cap_cut, beta, prototypes = fit_capability(h, data)
     j = Judgments(
         created=created,
         data=data_digest or {},
@@ -371,7 +363,10 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
         scope=scope,
         scope_cut=scope_cut,
         match=best_w,
-        prototypes=sums.prototypes(weight),
+        prototype_beta=beta,
+        prototypes=prototypes,
+        prototype_model=h.embedder.name,
+        direction_prototypes=sums.prototypes(weight),
     )
     # 4. confidences of the rule-based kinds: their precision per status on the training cases
     tallies: dict[str, dict[str, list[int]]] = {"means": {}, "threshold": {}}
@@ -388,6 +383,101 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
     j.means_confidence = {s: round((a + 1) / (n + 2), 2) for s, (a, n) in tallies["means"].items()}
     j.threshold_confidence = {s: round((a + 1) / (n + 2), 2) for s, (a, n) in tallies["threshold"].items()}
     return j
+
+
+@dataclass
+class Feedback:
+    """Pseudo-evidence of one capability requirement over labelled cases (the labels do not say which clause
+    addresses it): the sums of the best evidence clause, chosen by the requirement's own wording, of the
+    cases that address it and of those that miss it."""
+
+    addressed: np.ndarray
+    n_addressed: int
+    missing: np.ndarray
+    n_missing: int
+
+    def add(self, vec: np.ndarray, addressed: bool, sign: int = 1) -> Feedback:
+        if addressed:
+            return Feedback(self.addressed + sign * vec, self.n_addressed + sign, self.missing, self.n_missing)
+        return Feedback(self.addressed, self.n_addressed, self.missing + sign * vec, self.n_missing + sign)
+
+    def prototype(self, q: np.ndarray, beta: float) -> Prototype:
+        """Rocchio: q moved towards the mean addressing clause, shrunk by count (n/(n+1)); the probe is the
+        shrunk difference of the mean addressing and the mean missing clause. Rounded to 4 decimals as shipped."""
+        na, nm = self.n_addressed, self.n_missing
+        v = q.astype(np.float64)
+        if na > 0:
+            v = v + beta * self.addressed / (na + 1)  # β · n/(n+1) · (sum / n)
+        v = v / np.linalg.norm(v)
+        probe: list[float] = []
+        if na > 0 and nm > 0:
+            diff = na / (na + 1) * nm / (nm + 1) * (self.addressed / na - self.missing / nm)
+            probe = [round(float(x), 4) for x in diff]
+        return Prototype(vector=[round(float(x), 4) for x in v], probe=probe)
+
+
+def fit_capability(h: Harness, data: list[CaseData]) -> tuple[Logistic, float, float, dict[str, Prototype]]:
+    """The capability model on training cases: the requirement prototypes (β from ``PROTOTYPE_BETAS`` by the
+    log-likelihood of the model; each training row sees prototypes learned without its own case, as a
+    held-out text would), the logistic and its cut-off."""
+    learned = [CAPABILITY_FEATURES.index("proto_claim"), CAPABILITY_FEATURES.index("probe")]
+    q_of = h.checker.requirement_vector
+    rows: list[tuple[CaseData, list[Requirement], np.ndarray, np.ndarray, list[int], list[float]]] = []
+    own: list[list[tuple[str, np.ndarray, bool]]] = []  # each case's pseudo-evidence
+    totals: dict[str, Feedback] = {}
+    for d in data:
+        if not d.case.direction:
+            continue
+        reqs, x, arg = h.checker.features(d.analysis, d.case.direction, {})
+        at = {r.id: i for i, r in enumerate(reqs)}
+        idx: list[int] = []
+        ys: list[float] = []
+        mine: list[tuple[str, np.ndarray, bool]] = []
+        for _key, label, rid, kind in d.keys:
+            if kind in ("means", "threshold") or label == "violated" or rid not in at:
+                continue
+            idx.append(at[rid])
+            ys.append(1.0 if label == "addressed" else 0.0)
+            if arg[at[rid]] >= 0:
+                vec = d.analysis.vecs[arg[at[rid]]].astype(np.float64)
+                mine.append((rid, vec, label == "addressed"))
+                fb = totals.get(rid) or Feedback(np.zeros(len(vec)), 0, np.zeros(len(vec)), 0)
+                totals[rid] = fb.add(vec, label == "addressed")
+        rows.append((d, reqs, x, arg, idx, ys))
+        own.append(mine)
+    ya = np.array([y for *_, ys in rows for y in ys])
+
+    def design(beta: float) -> np.ndarray:
+        xs = []
+        for (d, reqs, x, arg, idx, _ys), mine in zip(rows, own, strict=True):
+            if not idx:
+                continue
+            x = x.copy()
+            if len(d.analysis.evidence_index):
+                held = {rid: totals[rid] for rid, _v, _a in mine}
+                for rid, vec, addressed in mine:
+                    held[rid] = held[rid].add(vec, addressed, sign=-1)  # leave the case out
+                protos = {
+                    r.id: (held.get(r.id) or totals[r.id]).prototype(q_of(r.id), beta) for r in reqs if r.id in totals
+                }
+                x[:, learned] = h.checker.learned_features(d.analysis, reqs, arg, protos)
+            xs.append(x[idx])
+        return np.vstack(xs)
+
+    def loglik(m: Logistic, x: np.ndarray) -> float:
+        p = np.clip(m.prob(x), 1e-9, 1 - 1e-9)
+        return float(np.mean(ya * np.log(p) + (1 - ya) * np.log(1 - p)))
+
+    fits = []
+    for beta in PROTOTYPE_BETAS:
+        xa = design(beta)
+        m = fit_logistic(xa, ya, CAPABILITY_FEATURES, l2=L2)
+        fits.append((loglik(m, xa), beta, m, xa))
+    _, beta, capability, xa = max(fits, key=lambda f: f[0])
+    pc = capability.prob(xa)
+    cut = max(CUT_GRID, key=lambda c: (float(((pc >= c) == (ya == 1)).mean()), -abs(c - 0.5)))
+    prototypes = {rid: fb.prototype(q_of(rid), beta) for rid, fb in sorted(totals.items())}
+    return capability, cut, beta, prototypes
 
 
 # --- scoring held-out cases ---
@@ -477,6 +567,7 @@ class Tally:
             violated_recall=vr,
             uncertain_share=self.uncertain / judged,
             mean_confidence=self.confidence / judged,
+            decided_accuracy=self.right / max(self.keys - self.uncertain, 1),
         )
 
 
@@ -547,14 +638,14 @@ def render(report: EvalReport) -> str:
         lines += [
             "",
             "| checker | keys | accuracy | missing P | missing R | missing F1 | violated P | violated R "
-            "| uncertain | mean conf. |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| uncertain | accuracy when decided | mean conf. |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in report.coverage:
             lines.append(
                 f"| {c.checker} | {c.keys} | {c.accuracy:.3f} | {c.missing_precision:.3f} | {c.missing_recall:.3f} | "
                 f"{c.missing_f1:.3f} | {c.violated_precision:.3f} | {c.violated_recall:.3f} | "
-                f"{c.uncertain_share:.3f} | {c.mean_confidence:.3f} |"
+                f"{c.uncertain_share:.3f} | {c.decided_accuracy:.3f} | {c.mean_confidence:.3f} |"
             )
     return "\n".join(lines)
 

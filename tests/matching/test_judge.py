@@ -9,6 +9,7 @@ from pilotkg.matching import (
     SCOPE_FEATURES,
     Judgments,
     MatchWeights,
+    Prototype,
     fit_logistic,
     load_judgments,
     load_thesaurus,
@@ -240,19 +241,12 @@ def test_shipped_artefact_is_versioned_and_cross_validated() -> None:
     # the learned prototypes: one unit row per direction and per other domain, 4 decimals, weight from the grid
     from pilotkg.evaluate import PROTOTYPE_GRID
 
-    assert j.prototypes is not None and j.prototypes.weight in PROTOTYPE_GRID
-    directions, domains = j.prototypes.matrices()
+    assert j.direction_prototypes is not None and j.direction_prototypes.weight in PROTOTYPE_GRID
+    directions, domains = j.direction_prototypes.matrices()
     assert directions.shape == (16, 384) and domains.shape == (len(load_thesaurus().domains), 384)
     for m in (directions, domains):
         assert np.allclose(np.linalg.norm(m, axis=1), 1.0, atol=1e-3)
-    assert all(round(v, 4) == v for row in j.prototypes.directions for v in row)
-
-
-def test_the_artefact_text_keeps_a_vector_on_one_line() -> None:
-    j = load_judgments()
-    text = j.dumps()
-    assert Judgments.model_validate_json(text).model_dump() == j.model_dump()
-    assert len(text.splitlines()) < 300  # 44 prototypes × 384 numbers would otherwise take a line each
+    assert all(round(v, 4) == v for row in j.direction_prototypes.directions for v in row)
 
 
 def test_the_product_decides_scope_as_the_harness_does(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -273,27 +267,28 @@ def test_the_product_decides_scope_as_the_harness_does(pilot) -> None:  # type: 
             d.evidence = [e.model_copy(update={"text": ""}) for e in d.evidence]
     assert product == harnessed
     # and the scope model saw the whole text's fit against the prototypes, not against the guide's vectors
-    assert j.prototypes is not None and ms.prototype_margin is None
-    learned = ms.with_prototypes(*j.prototypes.matrices())
+    assert j.direction_prototypes is not None and ms.prototype_margin is None
+    learned = ms.with_prototypes(*j.direction_prototypes.matrices())
     x = learned.scope_features(j.match)
     assert x[SCOPE_FEATURES.index("margin_prototypes")] == learned.prototype_margin
     assert x[0] != ms.scope_features(j.match)[0]
     assert product.in_scope_probability == round(float(j.scope.prob(x)[0]), 4)
     # the lead's direction cosines in the fusion are taken against the direction prototypes too
-    directions, _ = j.prototypes.matrices()
+    directions, _ = j.direction_prototypes.matrices()
     assert ms.vec_lead is not None and np.allclose(learned.lead, directions @ ms.vec_lead)
     assert not np.allclose(learned.lead, ms.lead)
     assert product.directions[0].similarity == round(float(learned.fused(j.match).max()), 4)
 
 
-def test_prototypes_of_another_encoder_are_not_used(pilot) -> None:  # type: ignore[no-untyped-def]
+def test_direction_prototypes_of_another_encoder_are_not_used(pilot) -> None:  # type: ignore[no-untyped-def]
     # prototypes are vectors of the encoder that fitted them; a product run with another encoder (a test or
     # light model) scores against the guide's and the domains' own vectors instead of failing or mixing spaces
     j = pilot.matcher.judgments
-    assert j.prototypes is not None and j.prototypes.model == pilot.embedder.name
+    assert j.direction_prototypes is not None and j.direction_prototypes.model == pilot.embedder.name
     ms = pilot.matcher.scores("隧道内安装火焰探测器和感温光缆，车辆起火时联动排烟风机并封闭隧道入口。")
-    other = j.model_copy(update={"prototypes": j.prototypes.model_copy(update={"model": "another-encoder"})})
-    without = j.model_copy(update={"prototypes": None})
+    elsewhere = j.direction_prototypes.model_copy(update={"model": "another-encoder"})
+    other = j.model_copy(update={"direction_prototypes": elsewhere})
+    without = j.model_copy(update={"direction_prototypes": None})
     assert pilot.matcher.decide(ms, judgments=other) == pilot.matcher.decide(ms, judgments=without)
     assert pilot.matcher.decide(ms, judgments=j) != pilot.matcher.decide(ms, judgments=without)
 
@@ -342,8 +337,8 @@ def test_the_lead_phrase_sharpens_the_direction_it_names(pilot) -> None:  # type
     # ranked first, and by a wider gap with the fitted lead weight than without it
     body = "布设传感器和摄像头，实时监测运行状态，异常时自动报警并推送至值班人员，平均响应时间缩短至15分钟。"
     j = pilot.matcher.judgments
-    assert j.prototypes is not None
-    s = pilot.matcher.scores(f"尾矿库坝体安全监测预警系统：{body}").with_prototypes(*j.prototypes.matrices())
+    assert j.direction_prototypes is not None
+    s = pilot.matcher.scores(f"尾矿库坝体安全监测预警系统：{body}").with_prototypes(*j.direction_prototypes.matrices())
     w = j.match
     assert w.lead > 0 and int(np.argmax(s.lead)) == 0  # direction 1: mines
 
@@ -388,3 +383,69 @@ def test_a_budget_line_is_not_evidence(pilot) -> None:  # type: ignore[no-untype
     budget = [u for u in an.units if "380万元" in u.text]
     assert budget and not any(u.evidence or u.usable for u in budget)
     assert any(u.evidence and "瞭望塔" in u.text for u in an.units)
+
+
+# --- requirement prototypes learned from labelled descriptions (Rocchio) ---
+
+
+def test_without_prototypes_the_learned_columns_restate_the_wording(pilot) -> None:  # type: ignore[no-untyped-def]
+    text = "在林区12座瞭望塔部署双光谱摄像机，AI识别烟火后两台相机交叉测向，火点定位误差小于60米。"
+    an = pilot.checker.reader.read(text)
+    _reqs, x, _ = pilot.checker.features(an, 8, {})
+    col = CAPABILITY_FEATURES.index
+    assert np.allclose(x[:, col("proto_claim")], x[:, col("claim")])  # no prototype: the requirement's own vector
+    assert np.allclose(x[:, col("probe")], 0.0)  # no difference vector: no probe
+
+
+def test_a_prototype_moved_to_a_clause_claims_it_and_its_probe_reads_it(pilot) -> None:  # type: ignore[no-untyped-def]
+    # a clause about patrol routes: teach one requirement that texts addressing it say this, and that clause
+    # leans to that requirement against the direction's others; its difference vector reads the clause
+    text = "护林员手持终端记录巡护轨迹，每天上传巡山路线和发现的隐患照片。"
+    checker = pilot.checker
+    an = checker.reader.read(text)
+    reqs, x0, arg = checker.features(an, 8, {})
+    claim = CAPABILITY_FEATURES.index("proto_claim")
+    target = int(np.argmin(x0[:, claim]))  # the requirement the clause leans to least
+    clause = an.vecs[int(arg[target])].astype(np.float64)
+    taught = {reqs[target].id: Prototype(vector=[float(v) for v in clause], probe=[float(v) for v in 0.5 * clause])}
+    _, x1, _ = checker.features(an, 8, taught)
+    assert int(np.argmax(x1[:, claim])) == target and x1[target, claim] > x0[target, claim]
+    assert np.isclose(x1[target, CAPABILITY_FEATURES.index("probe")], 0.5, atol=1e-3)
+    others = [i for i in range(len(reqs)) if i != target]
+    assert np.allclose(x1[others, CAPABILITY_FEATURES.index("probe")], 0.0)
+
+
+def test_shipped_prototypes_are_unit_vectors_of_capability_requirements(pilot) -> None:  # type: ignore[no-untyped-def]
+    j = load_judgments()
+    capability = {r.id for r in pilot.corpus.requirements if r.kind not in ("means", "threshold")}
+    assert j.prototypes and set(j.prototypes) <= capability
+    assert j.prototype_beta in (1.0, 2.0, 3.0, 5.0)
+    for p in j.prototypes.values():
+        v = np.asarray(p.vector)
+        assert len(v) == 384 and abs(float(np.linalg.norm(v)) - 1.0) < 1e-3
+        assert all(round(x, 4) == x for x in p.vector + p.probe)  # shipped at 4 decimals
+        assert len(p.probe) in (0, 384)
+
+
+def test_the_artefact_text_keeps_number_lists_on_one_line_and_reads_back() -> None:
+    j = load_judgments()
+    text = j.to_json()
+    assert Judgments.model_validate_json(text) == j
+    vector_lines = [line for line in text.splitlines() if line.lstrip().startswith('"vector"')]
+    assert len(vector_lines) == len(j.prototypes)
+    assert len(text) < 600_000  # a few hundred KB at most (72 requirement + 44 direction and domain prototypes)
+
+
+def test_prototypes_of_another_encoder_are_not_used(pilot) -> None:  # type: ignore[no-untyped-def]
+    # the shipped prototypes are e5 vectors: a checker on another encoder (the tests' hash encoder) reads its
+    # texts against the requirements' wording instead of mixing two vector spaces
+    j = load_judgments()
+    assert j.prototype_model == pilot.embedder.name and pilot.checker.prototypes_of(j) == j.prototypes
+    other = j.model_copy(update={"prototype_model": "another-encoder"})
+    assert pilot.checker.prototypes_of(other) == {}
+    text = "在林区12座瞭望塔部署双光谱摄像机，AI识别烟火后两台相机交叉测向，火点定位误差小于60米。"
+    an = pilot.checker.reader.read(text)
+    _r, x_other, _ = pilot.checker.features(an, 8, pilot.checker.prototypes_of(other))
+    _r, x_own, _ = pilot.checker.features(an, 8)
+    probe = CAPABILITY_FEATURES.index("probe")
+    assert np.allclose(x_other[:, probe], 0.0) and not np.allclose(x_own[:, probe], 0.0)

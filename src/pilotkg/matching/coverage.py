@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from pilotkg.matching.base import CoverageReport, Evidence, RequirementCheck, Status
-from pilotkg.matching.features import Analysis, Reader, capability_features
-from pilotkg.matching.judge import CAPABILITY_FEATURES, Judgments, load_judgments
+from pilotkg.matching.features import Analysis, Reader, capability_features, prototype_features
+from pilotkg.matching.judge import CAPABILITY_FEATURES, Judgments, Prototype, load_judgments
 from pilotkg.matching.search import passage_text
 from pilotkg.matching.thesaurus import Thesaurus, load_thesaurus
 from pilotkg.policy import (
@@ -90,13 +91,52 @@ class CoverageChecker:
     def capabilities(self, direction: int) -> list[Requirement]:
         return [r for r in self.corpus.direction(direction).requirements if r.kind not in ("means", "threshold")]
 
-    def features(self, an: Analysis, direction: int) -> tuple[list[Requirement], np.ndarray, np.ndarray]:
+    def features(
+        self, an: Analysis, direction: int, prototypes: Mapping[str, Prototype] | None = None
+    ) -> tuple[list[Requirement], np.ndarray, np.ndarray]:
+        """The capability requirements of the direction, their feature rows and best evidence units;
+        ``prototypes``: the learned ones (default: the judgments')."""
         reqs = self.capabilities(direction)
         if not reqs:
             return reqs, np.zeros((0, len(CAPABILITY_FEATURES))), np.zeros(0, dtype=np.int64)
         matrix = np.stack([self._vec[r.id] for r in reqs])
-        x, arg = capability_features(an, reqs, matrix, self.reader.lexicon)
+        learned, probes = self.prototype_matrices(
+            reqs, self.prototypes_of(self.judgments) if prototypes is None else prototypes
+        )
+        x, arg = capability_features(an, reqs, matrix, self.reader.lexicon, learned, probes)
         return reqs, x, arg
+
+    def prototypes_of(self, j: Judgments) -> Mapping[str, Prototype]:
+        """The judgments' prototypes when they live in this checker's encoder; another encoder's vectors mean
+        nothing here (a test's hash encoder), so its texts are read against the requirements' wording."""
+        return j.prototypes if j.prototype_model == self.embedder.name else {}
+
+    def learned_features(
+        self, an: Analysis, reqs: list[Requirement], arg: np.ndarray, prototypes: Mapping[str, Prototype]
+    ) -> np.ndarray:
+        """The ``proto_claim`` and ``probe`` columns alone (``features`` computes them with the rest)."""
+        return prototype_features(an, arg, *self.prototype_matrices(reqs, prototypes))
+
+    def requirement_vector(self, rid: str) -> np.ndarray:
+        return self._vec[rid]
+
+    def prototype_matrices(
+        self, reqs: list[Requirement], prototypes: Mapping[str, Prototype]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the requirements' prototypes (their own vector when they have none) and difference vectors
+        (zeros when none)."""
+        dim = self._all.shape[1]
+        zero = np.zeros(dim)
+        learned = np.stack(
+            [np.asarray(prototypes[r.id].vector) if r.id in prototypes else self._vec[r.id] for r in reqs]
+        )
+        probes = np.stack(
+            [
+                np.asarray(prototypes[r.id].probe) if r.id in prototypes and prototypes[r.id].probe else zero
+                for r in reqs
+            ]
+        )
+        return learned, probes
 
     def means_used(self, an: Analysis, r: Requirement) -> list[str]:
         usable = an.usable_text()
@@ -140,7 +180,7 @@ class CoverageChecker:
     def report(self, an: Analysis, direction: int, judgments: Judgments | None = None) -> CoverageReport:
         d = self.corpus.direction(direction)
         j = judgments or self.judgments
-        reqs, x, arg = self.features(an, direction)
+        reqs, x, arg = self.features(an, direction, self.prototypes_of(j))
         probs = j.capability.prob(x) if len(reqs) else np.zeros(0)
         has_evidence = len(an.evidence_index) > 0
         shown = self._distinct_evidence(an, reqs, arg, probs) if has_evidence else {}

@@ -232,11 +232,39 @@ class Reader:
         return Analysis(text, mapped, units, vecs, unit_best, extract_quantities(norm), usable_bigrams)
 
 
+def claims(sims: np.ndarray) -> np.ndarray:
+    """Each clause (row) shared among the requirements (columns) by a sharp softmax; per requirement the
+    most any clause leans to it. A requirement some clause is clearly about (rather than about a sibling)
+    is claimed; one only ever second-best to its siblings is not."""
+    lean = np.exp((sims - sims.max(axis=1, keepdims=True)) / CLAIM_TEMPERATURE)
+    out: np.ndarray = (lean / lean.sum(axis=1, keepdims=True)).max(axis=0)
+    return out
+
+
+def prototype_features(an: Analysis, arg: np.ndarray, prototypes: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    """The two columns learned from labelled cases (``proto_claim``, ``probe``) of a direction's
+    requirements: the claim softmax over their prototypes (requirement × dim; a requirement's own vector
+    when it has none), and each best evidence clause (``arg``, chosen by the requirement's own wording)
+    projected on its requirement's difference vector (zeros when it has none)."""
+    ev = an.evidence_index
+    if len(ev) == 0:
+        return np.zeros((len(prototypes), 2))
+    proto_claim = claims(an.vecs[ev] @ prototypes.T)
+    probe = np.einsum("ij,ij->i", an.vecs[arg].astype(np.float64), probes)
+    return np.stack([proto_claim, probe], axis=1)
+
+
 def capability_features(
-    an: Analysis, reqs: list[Requirement], req_matrix: np.ndarray, lexicon: Lexicon
+    an: Analysis,
+    reqs: list[Requirement],
+    req_matrix: np.ndarray,
+    lexicon: Lexicon,
+    prototypes: np.ndarray | None = None,
+    probes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows (``judge.CAPABILITY_FEATURES``) of a direction's requirements, and for each the index
-    of its best evidence unit (−1 when the text has no evidence clause)."""
+    of its best evidence unit (−1 when the text has no evidence clause). ``prototypes`` / ``probes``: the
+    learned vectors of the requirements (``prototype_features``); none: their own vectors and no probe."""
     ev = an.evidence_index
     n = len(reqs)
     if len(ev) == 0:
@@ -251,10 +279,13 @@ def capability_features(
     at_best = sims[sims.argmax(axis=0)]  # row j: the best clause of requirement j against all of them
     outranked = (at_best > best[:, None]).sum(axis=1)
     nearest_share = np.bincount(sims.argmax(axis=1), minlength=n) / len(ev)
-    # each clause shared among the requirements by a sharp softmax: a requirement some clause is clearly
-    # about (rather than about a sibling) is claimed; one only ever second-best to its siblings is not
-    lean = np.exp((sims - sims.max(axis=1, keepdims=True)) / CLAIM_TEMPERATURE)
-    claim = (lean / lean.sum(axis=1, keepdims=True)).max(axis=0)
+    claim = claims(sims)
+    learned = prototype_features(
+        an,
+        arg,
+        req_matrix if prototypes is None else prototypes,
+        np.zeros(req_matrix.shape) if probes is None else probes,
+    )
     rows = []
     for j, r in enumerate(reqs):
         rb = bigrams(r.text)
@@ -270,6 +301,8 @@ def capability_features(
             "evidence_count": math.log1p(len(ev)),
             "claim": float(claim[j]),
             "item": lexicon.item_share(r.text, usable),
+            "proto_claim": learned[j, 0],
+            "probe": learned[j, 1],
         }
         rows.append([float(values[f]) for f in CAPABILITY_FEATURES])
     return np.array(rows, dtype=np.float64), arg

@@ -13,11 +13,11 @@ precision for that status on the fitting cases, with a +1/+2 prior).
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field
 
 from pilotkg.errors import InputError
 from pilotkg.files import read_artefact
@@ -25,9 +25,9 @@ from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
 # 2: capability "claim"/"item" in, "thesaurus" out; 3: the lead phrase in matching and scope;
-# 4: capability "sim", "support", "z", "above_text" out; 5: scope "margin_prototypes" (learned prototypes) for
-# "margin_whole"
-ARTEFACT_VERSION = 5
+# 4: capability "sim", "support", "z", "above_text" out; 5: requirement prototypes, "proto_claim" and "probe" in;
+# 6: direction and other-domain prototypes, scope "margin_prototypes" for "margin_whole"
+ARTEFACT_VERSION = 6
 
 # Features of one capability requirement against a description (matching.features computes them):
 # (the raw best cosine, the mean of the two best, its z-score among the direction's requirements and its
@@ -44,6 +44,8 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
     "evidence_count",  # log(1 + evidence clauses): the more clauses, the higher the best cosine by chance
     "claim",  # the most any evidence clause leans to this requirement rather than the direction's others
     "item",  # IDF-weighted share of the words of the requirement's best-named listed item found in the text
+    "proto_claim",  # "claim" against the requirements' learned prototypes (``Prototype.vector``) instead
+    "probe",  # the best evidence clause · the requirement's learned difference vector (``Prototype.probe``)
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
@@ -109,29 +111,36 @@ class MatchWeights(BaseModel):
     temperature: float = 0.5
 
 
-_NUMBER_LIST = re.compile(r"\[\s+(-?[0-9.e+-]+(?:,\s+-?[0-9.e+-]+)*)\s+\]")
+class Prototype(BaseModel):
+    """What the labelled cases taught about one capability requirement (Rocchio relevance feedback): its
+    vector moved towards the clauses of the descriptions that address it, and the difference between those
+    clauses and the ones of the descriptions that miss it. A requirement without one keeps its own wording."""
+
+    vector: list[float] = Field(description="normalise(q + β · n/(n+1) · mean best clause of addressing cases)")
+    probe: list[float] = Field(
+        default_factory=list, description="shrunk mean addressing − mean missing clause ([] if a side is empty)"
+    )
 
 
-class Prototypes(BaseModel):
-    """Rocchio prototypes learned from the labelled descriptions: a direction is its guide text's vector
-    plus ``weight`` × the mean vector of the descriptions labelled with it, an other domain its passage's
-    vector plus ``weight`` × the mean of the out-of-scope descriptions nearest to it (unit rows; 4 decimals).
-    A description's wording differs from the guide's; the prototypes carry both."""
+class DirectionPrototypes(BaseModel):
+    """Rocchio prototypes of the directions and the other domains, learned from the labelled descriptions: a
+    direction is its guide text's vector plus ``weight`` × the mean vector of the descriptions labelled with
+    it, an other domain its passage's vector plus ``weight`` × the mean of the out-of-scope descriptions
+    nearest to it (unit rows; 4 decimals). A description's wording differs from the guide's; they carry both."""
 
     model: str = Field(description="the encoder whose vectors these are; another encoder's texts use the guide's own")
     weight: float
     directions: list[list[float]] = Field(description="one unit row per direction, in corpus order")
     domains: list[list[float]] = Field(description="one unit row per other domain, in ontology/domains.ttl order")
-    _matrices: tuple[np.ndarray, np.ndarray] | None = PrivateAttr(default=None)
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        # built once per artefact (a cached property is not a field: equality and dumps ignore it)
+        return np.array(self.directions, dtype=np.float32), np.array(self.domains, dtype=np.float32)
 
     def matrices(self) -> tuple[np.ndarray, np.ndarray]:
-        """(directions × dim, domains × dim) as arrays, built once."""
-        if self._matrices is None:
-            self._matrices = (
-                np.array(self.directions, dtype=np.float32),
-                np.array(self.domains, dtype=np.float32),
-            )
-        return self._matrices
+        """(directions × dim, domains × dim) as arrays."""
+        return self._arrays
 
 
 class Judgments(BaseModel):
@@ -145,15 +154,23 @@ class Judgments(BaseModel):
     scope: Logistic
     scope_cut: float = Field(0.5, description="P(in scope) below this → out of scope")
     match: MatchWeights = Field(default_factory=MatchWeights)
-    prototypes: Prototypes | None = Field(None, description="None: the guide's and the domains' own vectors")
+    prototype_beta: float = Field(0.0, description="β of the prototypes, chosen by the fitting cases")
+    prototype_model: str = Field("", description="the encoder the prototypes live in (another's ignores them)")
+    prototypes: dict[str, Prototype] = Field(default_factory=dict, description="capability requirement id → prototype")
+    direction_prototypes: DirectionPrototypes | None = Field(
+        None, description="None: the guide's and the domains' own vectors"
+    )
     # P(status is right | the rule said status) on the fitting cases, for the rule-based kinds
     means_confidence: dict[str, float] = Field(default_factory=dict)
     threshold_confidence: dict[str, float] = Field(default_factory=dict)
     cv: dict[str, dict[str, float]] = Field(default_factory=dict, description="cross-validated figures")
 
-    def dumps(self) -> str:
-        """The artefact's text: indented, with each list of numbers on one line (a prototype is 384 of them)."""
-        return _NUMBER_LIST.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", self.model_dump_json(indent=1))
+    def to_json(self) -> str:
+        """The artefact's text: indented, but each list of numbers on one line (the prototypes are 384 each)."""
+        text = self.model_dump_json(indent=1)
+        text = re.sub(r"\[\n\s+(?=-?\d)", "[", text)
+        text = re.sub(r",\n\s+(?=-?\d)", ",", text)
+        return re.sub(r"(?<=\d)\n\s+\]", "]", text) + "\n"
 
     def capability_status(self, p: float) -> tuple[Status, float]:
         """(status, confidence) for P(addressed) = p."""

@@ -15,7 +15,7 @@ best direction's fit against the nearest of the *other* safety and emergency dom
 ``ontology/domains.ttl`` (derived from the public 突发事件 and 安全生产 classifications), at text and at
 sentence level, and at the phrase the text opens with to name its subject (its *lead*, the title);
 the nearest other domain is named in every result. The whole text's fit and the lead's direction cosines
-are taken against prototypes learned from labelled descriptions (``judge.Prototypes``, in the artefact).
+are taken against prototypes learned from labelled descriptions (``judge.DirectionPrototypes``, in the artefact).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class MatchScores:
     prototype_margin: float | None = None  # set by ``with_prototypes``
 
     def with_prototypes(self, directions: np.ndarray, domains: np.ndarray) -> MatchScores:
-        """These scores against learned prototypes (``judge.Prototypes``: unit rows): the lead's direction
+        """These scores against learned prototypes (``judge.DirectionPrototypes``: unit rows): the lead's direction
         cosines (for the fusion), and the whole text's fit for scope — best direction prototype's cosine −
         the nearest other domain prototype's."""
         if self.vec_whole is None:
@@ -233,8 +233,9 @@ class Matcher:
         self, ms: MatchScores, top: int = 3, mode: Mode = "hybrid", judgments: Judgments | None = None
     ) -> MatchResult:
         j = judgments or self.judgments
-        if j.prototypes is not None and j.prototypes.model == self.embedder.name:
-            ms = ms.with_prototypes(*j.prototypes.matrices())
+        dp = j.direction_prototypes
+        if dp is not None and dp.model == self.embedder.name:
+            ms = ms.with_prototypes(*dp.matrices())
         w = {"hybrid": j.match, "dense": j.match.model_copy(update={"lexical": 0.0}), "lexical": _LEXICAL_ONLY}[mode]
         fused = ms.fused(w)
         probs = np.exp((fused - fused.max()) / j.match.temperature)
