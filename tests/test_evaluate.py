@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pilotkg.evaluate import (
+    Case,
     EvalReport,
     Feedback,
     Tally,
@@ -119,3 +120,37 @@ def test_decided_accuracy_leaves_out_only_the_uncertain_keys() -> None:
     assert c.decided_accuracy == 6 / 8
     assert c.uncertain_share == 2 / 9
     assert "| 0.750 |" in render(EvalReport(matching=[], coverage=[c]))
+
+
+def test_prototypes_are_learned_from_the_training_descriptions_leaving_each_case_out(pilot) -> None:  # type: ignore[no-untyped-def]
+    from pilotkg.evaluate import PROTOTYPE_GRID, PrototypeSums
+
+    path_cases = [
+        Case(id=f"t{i}", direction=d, text=t, addressed=a, missing=m, violated=v)
+        for i, (d, t, a, m, v) in enumerate(CASES)
+    ]
+    keys = {"8.identify": (8, "火情快速识别"), "8.response": (8, "报警响应时间少于30分钟")}
+    h = harness(pilot)
+    data = prepare(h, path_cases, keys, lambda _m: None)
+    j = fit(h, data)
+    dp = j.direction_prototypes
+    assert dp is not None and dp.weight in PROTOTYPE_GRID
+    directions, domains = (np.array(m, dtype=np.float64) for m in dp.matrices())
+    base_d, base_o = h.matcher.base_vectors()
+    assert directions.shape == base_d.shape and domains.shape == base_o.shape
+    assert np.allclose(np.linalg.norm(directions, axis=1), 1.0, atol=1e-3)
+    # only direction 8 has descriptions here: the others keep the guide's own vector
+    moved = np.einsum("ij,ij->i", directions, base_d) < 0.999
+    assert moved.tolist() == [n == 8 for n in h.matcher.numbers]
+    # the other domains nearest to the out-of-scope descriptions move, the rest keep their passage's vector
+    nearest = {int(np.argmax(d.scores.domain_whole)) for d in data if d.case.direction == 0}
+    assert set(np.flatnonzero(np.einsum("ij,ij->i", domains, base_o) < 0.999)) == nearest
+    # a fire description written like the training ones is nearer direction 8's prototype than its guide text
+    new = h.matcher.scores("林场瞭望塔加装热成像摄像机，识别到烟点后3分钟内把火点坐标推送给护林员。").vec_whole
+    assert new is not None and float(directions[7] @ new) > float(base_d[7] @ new)
+    # a training case is scored against prototypes learned without it, as a held-out case would be
+    sums = PrototypeSums(h, data)
+    for i in (0, len(data) - 1):  # one in scope, one out of scope
+        rest = PrototypeSums(h, data[:i] + data[i + 1 :])
+        for a, b in zip(sums.matrices(1.0, leave_out=i), rest.matrices(1.0), strict=True):
+            assert np.allclose(a, b, atol=1e-9)

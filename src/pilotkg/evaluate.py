@@ -17,7 +17,7 @@ import json
 import pickle
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from pilotkg.matching import (
     SCOPE_FEATURES,
     Analysis,
     CoverageChecker,
+    DirectionPrototypes,
     Judgments,
     Logistic,
     Matcher,
@@ -60,6 +61,10 @@ L2 = 1.0  # ridge penalty of the capability model (10 and 0.1 score the same by 
 # ridge penalty of the scope model: 9 features against ~40 out-of-scope cases; chosen by grouped 5-fold CV
 # over 5 fold seeds among 1, 3, 10, 30, 100, 300 (OOS F1 0.781 at 1, 0.797 at 10; 300 collapses: 10 stays clear)
 SCOPE_L2 = 10.0
+# weight of the labelled descriptions' mean vector in the learned direction and other-domain prototypes (both
+# alike), chosen inside each training fold with the match weights (log-likelihood of the right direction, each
+# training case scored against prototypes learned without it)
+PROTOTYPE_GRID = (0.5, 1.0, 2.0)
 # β of the requirement prototypes (Rocchio: q moved towards the clauses of the cases addressing it); chosen per
 # training set among these by the capability model's log-likelihood
 PROTOTYPE_BETAS = (1.0, 2.0, 3.0, 5.0)
@@ -273,19 +278,69 @@ def _log_likelihood(data: list[CaseData], w: MatchWeights) -> float:
     return total / max(n, 1)
 
 
+def _unit(m: np.ndarray) -> np.ndarray:
+    n: np.ndarray = m / np.linalg.norm(m, axis=-1, keepdims=True)
+    return n
+
+
+class PrototypeSums:
+    """Sums and counts of the training descriptions' whole-text vectors per direction and, for the
+    out-of-scope ones, per nearest other domain: prototypes for all of them, or leaving one case out."""
+
+    def __init__(self, h: Harness, data: list[CaseData]) -> None:
+        self.base_d, self.base_o = (m.astype(np.float64) for m in h.matcher.base_vectors())
+        self.model = h.embedder.name
+        self.vecs = np.array([d.scores.vec_whole for d in data], dtype=np.float64)
+        # a description's row: its direction's (0 … 15), or 16 + its nearest other domain's when out of scope
+        self.rows = np.array(
+            [d.case.direction - 1 if d.case.direction else 16 + int(np.argmax(d.scores.domain_whole)) for d in data]
+        )
+        n_rows = len(self.base_d) + len(self.base_o)
+        self.sums = np.zeros((n_rows, self.vecs.shape[1]))
+        np.add.at(self.sums, self.rows, self.vecs)
+        self.counts = np.bincount(self.rows, minlength=n_rows).astype(np.float64)
+
+    def matrices(self, weight: float, leave_out: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        sums, counts = self.sums, self.counts
+        if leave_out is not None:
+            sums, counts = sums.copy(), counts.copy()
+            sums[self.rows[leave_out]] -= self.vecs[leave_out]
+            counts[self.rows[leave_out]] -= 1
+        mean = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+        n = len(self.base_d)
+        return _unit(self.base_d + weight * mean[:n]), _unit(self.base_o + weight * mean[n:])
+
+    def held_out(self, data: list[CaseData], weight: float) -> list[CaseData]:
+        """The training cases, each scored against prototypes learned without it (as a held-out case is)."""
+        return [replace(d, scores=d.scores.with_prototypes(*self.matrices(weight, i))) for i, d in enumerate(data)]
+
+    def prototypes(self, weight: float) -> DirectionPrototypes:
+        directions, domains = self.matrices(weight)
+        return DirectionPrototypes(
+            model=self.model,
+            weight=weight,
+            directions=[[round(float(v), 4) for v in row] for row in directions],
+            domains=[[round(float(v), 4) for v in row] for row in domains],
+        )
+
+
 def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[str, str] | None = None) -> Judgments:
-    # 1. match weights: the grid point with the best log-likelihood of the right direction on the training cases
-    best_w = max(
-        (
-            MatchWeights(whole=1.0, clauses=c, lexical=lx, lead=ld)
-            for c in CLAUSE_GRID
-            for lx in LEXICAL_GRID
-            for ld in LEAD_GRID
-        ),
-        key=lambda w: _log_likelihood(data, w),
+    # 1. match weights and the prototypes' weight (the lead's direction cosines are taken against the prototypes):
+    # the grid point with the best log-likelihood of the right direction on the training cases
+    sums = PrototypeSums(h, data)
+    grid = [
+        MatchWeights(whole=1.0, clauses=c, lexical=lx, lead=ld)
+        for c in CLAUSE_GRID
+        for lx in LEXICAL_GRID
+        for ld in LEAD_GRID
+    ]
+    scored = {weight: sums.held_out(data, weight) for weight in PROTOTYPE_GRID}
+    weight, best_w = max(
+        ((pw, w) for pw in PROTOTYPE_GRID for w in grid), key=lambda c: _log_likelihood(scored[c[0]], c[1])
     )
-    # 2. scope: logistic over the scope features, cut-off with the best out-of-scope F1
-    xs = np.array([d.scores.scope_features(best_w) for d in data])
+    # 2. scope: logistic over the scope features (the whole text's fit against the same prototypes), cut-off with
+    # the best out-of-scope F1
+    xs = np.array([d.scores.scope_features(best_w) for d in scored[weight]])
     ys = np.array([1.0 if d.case.direction else 0.0 for d in data])
     scope = fit_logistic(xs, ys, SCOPE_FEATURES, l2=SCOPE_L2)
     ps = scope.prob(xs)
@@ -311,6 +366,7 @@ def fit(h: Harness, data: list[CaseData], created: str = "", data_digest: dict[s
         prototype_beta=beta,
         prototypes=prototypes,
         prototype_model=h.embedder.name,
+        direction_prototypes=sums.prototypes(weight),
     )
     # 4. confidences of the rule-based kinds: their precision per status on the training cases
     tallies: dict[str, dict[str, list[int]]] = {"means": {}, "threshold": {}}

@@ -238,6 +238,59 @@ def test_shipped_artefact_is_versioned_and_cross_validated() -> None:
     # cut-offs are chosen from a grid of two-significant-digit values
     for cut in (j.capability_cut, j.scope_cut, j.band):
         assert float(f"{cut:.2g}") == cut
+    # the learned prototypes: one unit row per direction and per other domain, 4 decimals, weight from the grid
+    from pilotkg.evaluate import PROTOTYPE_GRID
+
+    assert j.direction_prototypes is not None and j.direction_prototypes.weight in PROTOTYPE_GRID
+    directions, domains = j.direction_prototypes.matrices()
+    assert directions.shape == (16, 384) and domains.shape == (len(load_thesaurus().domains), 384)
+    for m in (directions, domains):
+        assert np.allclose(np.linalg.norm(m, axis=1), 1.0, atol=1e-3)
+    assert all(round(v, 4) == v for row in j.direction_prototypes.directions for v in row)
+
+
+def test_the_product_decides_scope_as_the_harness_does(pilot) -> None:  # type: ignore[no-untyped-def]
+    # the CV harness scores cached encoder outputs with a fold's judgments; the product must give the same
+    # answer for the same judgments (here the shipped ones), prototypes included
+    from pilotkg.evaluate import harness
+
+    text = "港口门式起重机远程操控改造：门机加装摄像头，司机在中控室远程操作，装卸效率提高两成。"
+    j = pilot.matcher.judgments
+    product = pilot.match(text, top=16)
+    h = harness(pilot)
+    ms = h.matcher.scores(text)
+    harnessed = h.matcher.decide(ms, top=16, judgments=j)
+    # (the service then adds scenarios and quotes the evidence from the user's own text: not compared)
+    for r in (product, harnessed):
+        r.scenarios, r.scenario_note_zh, r.scenario_note_en = [], "", ""
+        for d in r.directions:
+            d.evidence = [e.model_copy(update={"text": ""}) for e in d.evidence]
+    assert product == harnessed
+    # and the scope model saw the whole text's fit against the prototypes, not against the guide's vectors
+    assert j.direction_prototypes is not None and ms.prototype_margin is None
+    learned = ms.with_prototypes(*j.direction_prototypes.matrices())
+    x = learned.scope_features(j.match)
+    assert x[SCOPE_FEATURES.index("margin_prototypes")] == learned.prototype_margin
+    assert x[0] != ms.scope_features(j.match)[0]
+    assert product.in_scope_probability == round(float(j.scope.prob(x)[0]), 4)
+    # the lead's direction cosines in the fusion are taken against the direction prototypes too
+    directions, _ = j.direction_prototypes.matrices()
+    assert ms.vec_lead is not None and np.allclose(learned.lead, directions @ ms.vec_lead)
+    assert not np.allclose(learned.lead, ms.lead)
+    assert product.directions[0].similarity == round(float(learned.fused(j.match).max()), 4)
+
+
+def test_direction_prototypes_of_another_encoder_are_not_used(pilot) -> None:  # type: ignore[no-untyped-def]
+    # prototypes are vectors of the encoder that fitted them; a product run with another encoder (a test or
+    # light model) scores against the guide's and the domains' own vectors instead of failing or mixing spaces
+    j = pilot.matcher.judgments
+    assert j.direction_prototypes is not None and j.direction_prototypes.model == pilot.embedder.name
+    ms = pilot.matcher.scores("隧道内安装火焰探测器和感温光缆，车辆起火时联动排烟风机并封闭隧道入口。")
+    elsewhere = j.direction_prototypes.model_copy(update={"model": "another-encoder"})
+    other = j.model_copy(update={"direction_prototypes": elsewhere})
+    without = j.model_copy(update={"direction_prototypes": None})
+    assert pilot.matcher.decide(ms, judgments=other) == pilot.matcher.decide(ms, judgments=without)
+    assert pilot.matcher.decide(ms, judgments=j) != pilot.matcher.decide(ms, judgments=without)
 
 
 def test_thesaurus_covers_every_means_item_of_the_guide(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -283,8 +336,10 @@ def test_the_lead_phrase_sharpens_the_direction_it_names(pilot) -> None:  # type
     # a generic body (any monitoring system) under a title naming a direction: the title's direction is
     # ranked first, and by a wider gap with the fitted lead weight than without it
     body = "布设传感器和摄像头，实时监测运行状态，异常时自动报警并推送至值班人员，平均响应时间缩短至15分钟。"
-    s = pilot.matcher.scores(f"尾矿库坝体安全监测预警系统：{body}")
-    w = pilot.matcher.judgments.match
+    j = pilot.matcher.judgments
+    assert j.direction_prototypes is not None
+    s = pilot.matcher.scores(f"尾矿库坝体安全监测预警系统：{body}").with_prototypes(*j.direction_prototypes.matrices())
+    w = j.match
     assert w.lead > 0 and int(np.argmax(s.lead)) == 0  # direction 1: mines
 
     def gap(weights: MatchWeights) -> float:
@@ -378,7 +433,7 @@ def test_the_artefact_text_keeps_number_lists_on_one_line_and_reads_back() -> No
     assert Judgments.model_validate_json(text) == j
     vector_lines = [line for line in text.splitlines() if line.lstrip().startswith('"vector"')]
     assert len(vector_lines) == len(j.prototypes)
-    assert len(text) < 500_000  # a few hundred KB at most
+    assert len(text) < 600_000  # a few hundred KB at most (72 requirement + 44 direction and domain prototypes)
 
 
 def test_prototypes_of_another_encoder_are_not_used(pilot) -> None:  # type: ignore[no-untyped-def]

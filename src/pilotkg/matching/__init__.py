@@ -15,6 +15,7 @@ from pilotkg.matching.features import Analysis
 from pilotkg.matching.judge import (
     CAPABILITY_FEATURES,
     SCOPE_FEATURES,
+    DirectionPrototypes,
     Judgments,
     Logistic,
     MatchWeights,
@@ -61,6 +62,7 @@ __all__ = [
     "CoverageChecker",
     "CoverageReport",
     "CrosswalkMapping",
+    "DirectionPrototypes",
     "Judgments",
     "Logistic",
     "MatchResult",

@@ -13,7 +13,7 @@ precision for that status on the fitting cases, with a +1/+2 prior).
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,9 @@ from pilotkg.matching.base import Status
 
 ARTEFACT = "judgments.json"
 # 2: capability "claim"/"item" in, "thesaurus" out; 3: the lead phrase in matching and scope;
-# 4: capability "sim", "support", "z", "above_text" out; 5: requirement prototypes, "proto_claim" and "probe" in
-ARTEFACT_VERSION = 5
+# 4: capability "sim", "support", "z", "above_text" out; 5: requirement prototypes, "proto_claim" and "probe" in;
+# 6: direction and other-domain prototypes, scope "margin_prototypes" for "margin_whole"
+ARTEFACT_VERSION = 6
 
 # Features of one capability requirement against a description (matching.features computes them):
 # (the raw best cosine, the mean of the two best, its z-score among the direction's requirements and its
@@ -48,7 +49,7 @@ CAPABILITY_FEATURES: tuple[str, ...] = (
 )
 # Features of a description for the scope decision (matching.matcher computes them):
 SCOPE_FEATURES: tuple[str, ...] = (
-    "margin_whole",  # best direction's whole-text cosine − the nearest other domain's
+    "margin_prototypes",  # whole text: best direction prototype's cosine − the nearest other domain prototype's
     "margin_clauses",  # mean over sentences of (best requirement anywhere − nearest other domain)
     "fit_clauses",  # mean over sentences of their best requirement of the best direction
     "whole",  # best direction's whole-text cosine
@@ -121,6 +122,27 @@ class Prototype(BaseModel):
     )
 
 
+class DirectionPrototypes(BaseModel):
+    """Rocchio prototypes of the directions and the other domains, learned from the labelled descriptions: a
+    direction is its guide text's vector plus ``weight`` × the mean vector of the descriptions labelled with
+    it, an other domain its passage's vector plus ``weight`` × the mean of the out-of-scope descriptions
+    nearest to it (unit rows; 4 decimals). A description's wording differs from the guide's; they carry both."""
+
+    model: str = Field(description="the encoder whose vectors these are; another encoder's texts use the guide's own")
+    weight: float
+    directions: list[list[float]] = Field(description="one unit row per direction, in corpus order")
+    domains: list[list[float]] = Field(description="one unit row per other domain, in ontology/domains.ttl order")
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        # built once per artefact (a cached property is not a field: equality and dumps ignore it)
+        return np.array(self.directions, dtype=np.float32), np.array(self.domains, dtype=np.float32)
+
+    def matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """(directions × dim, domains × dim) as arrays."""
+        return self._arrays
+
+
 class Judgments(BaseModel):
     version: int = ARTEFACT_VERSION
     created: str = Field(description="date the artefact was fitted")
@@ -135,6 +157,9 @@ class Judgments(BaseModel):
     prototype_beta: float = Field(0.0, description="β of the prototypes, chosen by the fitting cases")
     prototype_model: str = Field("", description="the encoder the prototypes live in (another's ignores them)")
     prototypes: dict[str, Prototype] = Field(default_factory=dict, description="capability requirement id → prototype")
+    direction_prototypes: DirectionPrototypes | None = Field(
+        None, description="None: the guide's and the domains' own vectors"
+    )
     # P(status is right | the rule said status) on the fitting cases, for the rule-based kinds
     means_confidence: dict[str, float] = Field(default_factory=dict)
     threshold_confidence: dict[str, float] = Field(default_factory=dict)

@@ -14,16 +14,18 @@ so no fixed cosine cut-off decides out-of-scope: a logistic model (``judge.SCOPE
 best direction's fit against the nearest of the *other* safety and emergency domains of
 ``ontology/domains.ttl`` (derived from the public 突发事件 and 安全生产 classifications), at text and at
 sentence level, and at the phrase the text opens with to name its subject (its *lead*, the title);
-the nearest other domain is named in every result.
+the nearest other domain is named in every result. The whole text's fit and the lead's direction cosines
+are taken against prototypes learned from labelled descriptions (``judge.DirectionPrototypes``, in the artefact).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
+from pilotkg import iri
 from pilotkg.matching.base import DirectionScore, Evidence, MatchResult, OtherDomain
 from pilotkg.matching.judge import SCOPE_FEATURES, Judgments, MatchWeights, load_judgments
 from pilotkg.matching.search import POLICY, query_sparse, requirement_vectors
@@ -58,6 +60,20 @@ class MatchScores:
     sentence_margin: np.ndarray  # per sentence: best requirement anywhere − nearest other domain
     lead: np.ndarray  # per direction: cosine of the lead (title) phrase with the direction's text
     lead_margin: float = 0.0  # the lead phrase: best direction's cosine − nearest other domain's
+    # the whole text's and the lead's vectors, to score them against learned prototypes
+    vec_whole: np.ndarray | None = None
+    vec_lead: np.ndarray | None = None
+    prototype_margin: float | None = None  # set by ``with_prototypes``
+
+    def with_prototypes(self, directions: np.ndarray, domains: np.ndarray) -> MatchScores:
+        """These scores against learned prototypes (``judge.DirectionPrototypes``: unit rows): the lead's direction
+        cosines (for the fusion), and the whole text's fit for scope — best direction prototype's cosine −
+        the nearest other domain prototype's."""
+        if self.vec_whole is None:
+            return self
+        margin = float((directions @ self.vec_whole).max() - (domains @ self.vec_whole).max())
+        lead = self.lead if self.vec_lead is None else directions @ self.vec_lead
+        return replace(self, lead=lead, prototype_margin=margin)
 
     def fused(self, w: MatchWeights) -> np.ndarray:
         fused = w.whole * _z(self.whole) + w.clauses * _z(self.clauses) + w.lexical * _z(self.lexical)
@@ -70,7 +86,10 @@ class MatchScores:
         nearest = float(self.domain_whole.max()) if len(self.domain_whole) else 0.0
         fused = np.sort(self.fused(w))
         values = {
-            "margin_whole": float(self.whole.max()) - nearest,
+            # without prototypes (an artefact fitted without descriptions), the guide's own vectors
+            "margin_prototypes": (
+                float(self.whole.max()) - nearest if self.prototype_margin is None else self.prototype_margin
+            ),
             "margin_clauses": float(sm.mean()) if len(sm) else 0.0,
             "fit_clauses": float(self.clauses[j]),
             "whole": float(self.whole.max()),
@@ -143,6 +162,13 @@ class Matcher:
                 got[d.id] = np.asarray(v, dtype=np.float32)
         return np.stack([np.asarray(got[i], dtype=np.float32) for i in ids])
 
+    def base_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """What the learned prototypes start from (``pilotkg judge fit``): the directions' stored passage
+        vectors (``self.numbers`` order) and the other domains' (``self.domains`` order), unit rows."""
+        ids = [iri.direction(n) for n in self.numbers]
+        got = {p.id: p.dense for p in self.index.get(POLICY, ids, with_vectors=True) if p.dense is not None}
+        return np.stack([np.asarray(got[i], dtype=np.float32) for i in ids]), self._domain_matrix
+
     def scores(self, text: str) -> MatchScores:
         mapped = prepare_query(text)
         sentences = split_sentences(mapped.text)
@@ -186,7 +212,18 @@ class Matcher:
         domain_whole = self._domain_matrix @ np.asarray(whole_v, dtype=np.float32)
         lead_margin = float(lead_dir.max() - (self._domain_matrix @ lead_v).max()) if len(self._domain_matrix) else 0.0
         return MatchScores(
-            mapped, sentences, whole, clauses, lexical, clause_best, domain_whole, margin, lead_dir, lead_margin
+            mapped,
+            sentences,
+            whole,
+            clauses,
+            lexical,
+            clause_best,
+            domain_whole,
+            margin,
+            lead_dir,
+            lead_margin,
+            vec_whole=np.asarray(whole_v, dtype=np.float32),
+            vec_lead=lead_v,
         )
 
     def match(self, text: str, top: int = 3, mode: Mode = "hybrid") -> MatchResult:
@@ -196,6 +233,9 @@ class Matcher:
         self, ms: MatchScores, top: int = 3, mode: Mode = "hybrid", judgments: Judgments | None = None
     ) -> MatchResult:
         j = judgments or self.judgments
+        dp = j.direction_prototypes
+        if dp is not None and dp.model == self.embedder.name:
+            ms = ms.with_prototypes(*dp.matrices())
         w = {"hybrid": j.match, "dense": j.match.model_copy(update={"lexical": 0.0}), "lexical": _LEXICAL_ONLY}[mode]
         fused = ms.fused(w)
         probs = np.exp((fused - fused.max()) / j.match.temperature)
