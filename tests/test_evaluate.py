@@ -114,12 +114,16 @@ def test_the_product_answers_as_the_harness_does(pilot, tmp_path: Path) -> None:
 
 def test_decided_accuracy_leaves_out_only_the_uncertain_keys() -> None:
     # 10 keys: 6 right, 2 answered uncertain, 1 the checker could not judge (a failure, not a doubt)
-    t = Tally(keys=10, right=6, uncertain=2, unjudged=1)
+    t = Tally(keys=10, right=6, uncertain=2, unjudged=1, kinds={"capability": [8, 4, 2], "means": [2, 2, 0]})
     c = t.coverage_figures("learned")
     assert c.accuracy == 0.6
     assert c.decided_accuracy == 6 / 8
     assert c.uncertain_share == 2 / 9
-    assert "| 0.750 |" in render(EvalReport(matching=[], coverage=[c]))
+    # by kind: where the checker is weak shows (capability 4 of 8, 4 of 6 decided; means 2 of 2)
+    assert c.by_kind["capability"].accuracy == 0.5 and c.by_kind["capability"].decided_accuracy == 4 / 6
+    assert c.by_kind["means"].accuracy == 1.0 and c.by_kind["means"].uncertain_share == 0.0
+    text = render(EvalReport(matching=[], coverage=[c]))
+    assert "| 0.750 |" in text and "| learned | capability | 8 | 0.500 | 0.250 | 0.667 |" in text
 
 
 def test_prototypes_are_learned_from_the_training_descriptions_leaving_each_case_out(pilot) -> None:  # type: ignore[no-untyped-def]

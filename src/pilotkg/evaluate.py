@@ -17,7 +17,7 @@ import json
 import pickle
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,15 @@ class MatchFigures(BaseModel):
     oos_f1: float
 
 
+class KindFigures(BaseModel):
+    """The keys of one requirement kind (capability, means, threshold): where the checker is weak."""
+
+    keys: int
+    accuracy: float
+    uncertain_share: float
+    decided_accuracy: float
+
+
 class CoverageFigures(BaseModel):
     checker: str
     keys: int
@@ -117,6 +126,7 @@ class CoverageFigures(BaseModel):
     # accuracy over the keys given a status (uncertain ones left out): what an applicant who reads the
     # decided rows gets, at a coverage of 1 − uncertain_share
     decided_accuracy: float = 0.0
+    by_kind: dict[str, KindFigures] = {}
 
 
 class EvalReport(BaseModel):
@@ -504,6 +514,7 @@ class Tally:
     uncertain: int = 0
     confidence: float = 0.0
     cases: int = 0
+    kinds: dict[str, list[int]] = field(default_factory=dict)
 
     def add_case(self, h: Harness, d: CaseData, j: Judgments, mode: Mode = "hybrid") -> None:
         self.cases += 1
@@ -524,8 +535,12 @@ class Tally:
         by_id = {r.id: r for r in report.requirements}
         self.unjudged += d.unjudged
         self.keys += d.unjudged
-        for _key, label, rid, _kind in d.keys:
+        for _key, label, rid, kind in d.keys:
             pred = by_id[rid].status
+            tally = self.kinds.setdefault(kind, [0, 0, 0])  # keys, right, uncertain
+            tally[0] += 1
+            tally[1] += pred == label
+            tally[2] += pred == "uncertain"
             self.keys += 1
             self.right += pred == label
             self.uncertain += pred == "uncertain"
@@ -568,6 +583,10 @@ class Tally:
             uncertain_share=self.uncertain / judged,
             mean_confidence=self.confidence / judged,
             decided_accuracy=self.right / max(self.keys - self.uncertain, 1),
+            by_kind={
+                kind: KindFigures(keys=n, accuracy=r / n, uncertain_share=u / n, decided_accuracy=r / max(n - u, 1))
+                for kind, (n, r, u) in sorted(self.kinds.items())
+            },
         )
 
 
@@ -647,6 +666,18 @@ def render(report: EvalReport) -> str:
                 f"{c.missing_f1:.3f} | {c.violated_precision:.3f} | {c.violated_recall:.3f} | "
                 f"{c.uncertain_share:.3f} | {c.decided_accuracy:.3f} | {c.mean_confidence:.3f} |"
             )
+        kinds = [(c.checker, kind, f) for c in report.coverage for kind, f in c.by_kind.items()]
+        if kinds:
+            lines += [
+                "",
+                "| checker | kind | keys | accuracy | uncertain | accuracy when decided |",
+                "|---|---|---|---|---|---|",
+            ]
+            for checker, kind, f in kinds:
+                lines.append(
+                    f"| {checker} | {kind} | {f.keys} | {f.accuracy:.3f} | {f.uncertain_share:.3f} | "
+                    f"{f.decided_accuracy:.3f} |"
+                )
     return "\n".join(lines)
 
 
