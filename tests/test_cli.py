@@ -302,3 +302,34 @@ def test_calibrate_names_a_missing_text_file(tmp_path: Path) -> None:
     res = runner.invoke(app, ["judge", "calibrate", "--root", str(tmp_path), "--out", str(tmp_path / "c.json")])
     assert res.exit_code == 2 and "scenario_calibration.json" in res.output
     assert not (tmp_path / "c.json").exists()
+
+
+def test_eval_cross_validates_with_a_fold_seed(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # cases written for this test; the seed only reassigns the folds, so both runs score every case once
+    cases = [
+        (8, "林区红外热成像相机自动识别烟火，起火后5分钟内报警。", ["8.identify", "8.response"], []),
+        (8, "护林员巡山，从起火到上报平均约1小时。", [], ["8.identify"]),
+        (8, "无人机挂载双光吊舱识别烟点，两分钟内回传坐标。", ["8.identify", "8.response"], []),
+        (8, "建设林区防火道路和蓄水池。", [], ["8.identify", "8.response"]),
+        (0, "医院门诊挂号排队叫号系统。", [], []),
+        (0, "银行柜面反欺诈培训课程。", [], []),
+    ]
+    path = tmp_path / "cases.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"id": f"c{i}", "direction": d, "text": t, "addressed": a, "missing": m}, ensure_ascii=False)
+            for i, (d, t, a, m) in enumerate(cases)
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "requirement_keys.tsv").write_text(
+        "direction\tkey_id\tkind\tkey\n8\t8.identify\tmust\t火情快速识别\n8\t8.response\tthreshold\t报警响应时间少于30分钟\n",
+        encoding="utf-8",
+    )
+    for seed in ("0", "3"):
+        res = runner.invoke(app, ["eval", str(path), "--cv", "2", "--seed", seed, "--format", "json"])
+        assert res.exit_code == 0, res.output
+        report = json.loads(res.output[res.output.index("[") :])
+        assert report[0]["matching"][0]["cases"] == len(cases) and report[0]["coverage"][0]["keys"] == 7
+    bad = runner.invoke(app, ["eval", str(path), "--cv", "2", "--seed", "-1"])
+    assert bad.exit_code == 2

@@ -480,6 +480,9 @@ def eval_(
     cv: Annotated[
         int, typer.Option("--cv", min=0, help="k-fold cross-validation grouped by case (0: the shipped judgments)")
     ] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the fold assignment (--cv): figures over several seeds show the noise")
+    ] = 0,
     cache: Annotated[Path | None, typer.Option(help="Keep encoder outputs in this file across runs")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
@@ -497,7 +500,7 @@ def eval_(
             labelled = [c for path in paths for c in load_cases(path)]
             data = prepare(h, labelled, load_keys(keys or cases[0].with_name("requirement_keys.tsv")), _say)
             if cv >= 2:
-                reports = cross_validate(h, data, cv, _say)
+                reports = cross_validate(h, data, cv, _say, seed=seed)
             else:
                 j = pilot.matcher.judgments
                 reports = [in_sample(h, data, j, "shipped judgments (in-sample if these cases fitted them)")]
