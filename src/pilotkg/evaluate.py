@@ -299,7 +299,6 @@ class PrototypeSums:
 
     def __init__(self, h: Harness, data: list[CaseData]) -> None:
         self.base_d, self.base_o = (m.astype(np.float64) for m in h.matcher.base_vectors())
-        self.model = h.embedder.name
         self.vecs = np.array([d.scores.vec_whole for d in data], dtype=np.float64)
         # a description's row: its direction's (0 … 15), or 16 + its nearest other domain's when out of scope
         self.rows = np.array(
@@ -327,7 +326,6 @@ class PrototypeSums:
     def prototypes(self, weight: float) -> DirectionPrototypes:
         directions, domains = self.matrices(weight)
         return DirectionPrototypes(
-            model=self.model,
             weight=weight,
             directions=[[round(float(v), 4) for v in row] for row in directions],
             domains=[[round(float(v), 4) for v in row] for row in domains],

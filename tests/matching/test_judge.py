@@ -284,10 +284,9 @@ def test_direction_prototypes_of_another_encoder_are_not_used(pilot) -> None:  #
     # prototypes are vectors of the encoder that fitted them; a product run with another encoder (a test or
     # light model) scores against the guide's and the domains' own vectors instead of failing or mixing spaces
     j = pilot.matcher.judgments
-    assert j.direction_prototypes is not None and j.direction_prototypes.model == pilot.embedder.name
+    assert j.direction_prototypes is not None and j.prototype_model == pilot.embedder.name
     ms = pilot.matcher.scores("隧道内安装火焰探测器和感温光缆，车辆起火时联动排烟风机并封闭隧道入口。")
-    elsewhere = j.direction_prototypes.model_copy(update={"model": "another-encoder"})
-    other = j.model_copy(update={"direction_prototypes": elsewhere})
+    other = j.model_copy(update={"prototype_model": "another-encoder"})
     without = j.model_copy(update={"direction_prototypes": None})
     assert pilot.matcher.decide(ms, judgments=other) == pilot.matcher.decide(ms, judgments=without)
     assert pilot.matcher.decide(ms, judgments=j) != pilot.matcher.decide(ms, judgments=without)

@@ -107,9 +107,8 @@ class CoverageChecker:
         return reqs, x, arg
 
     def prototypes_of(self, j: Judgments) -> Mapping[str, Prototype]:
-        """The judgments' prototypes when they live in this checker's encoder; another encoder's vectors mean
-        nothing here (a test's hash encoder), so its texts are read against the requirements' wording."""
-        return j.prototypes if j.prototype_model == self.embedder.name else {}
+        """The judgments' prototypes when they live in this checker's encoder (``Judgments.prototypes_fit``)."""
+        return j.prototypes if j.prototypes_fit(self.embedder.name) else {}
 
     def learned_features(
         self, an: Analysis, reqs: list[Requirement], arg: np.ndarray, prototypes: Mapping[str, Prototype]

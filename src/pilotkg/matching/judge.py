@@ -128,7 +128,6 @@ class DirectionPrototypes(BaseModel):
     it, an other domain its passage's vector plus ``weight`` × the mean of the out-of-scope descriptions
     nearest to it (unit rows; 4 decimals). A description's wording differs from the guide's; they carry both."""
 
-    model: str = Field(description="the encoder whose vectors these are; another encoder's texts use the guide's own")
     weight: float
     directions: list[list[float]] = Field(description="one unit row per direction, in corpus order")
     domains: list[list[float]] = Field(description="one unit row per other domain, in ontology/domains.ttl order")
@@ -155,7 +154,9 @@ class Judgments(BaseModel):
     scope_cut: float = Field(0.5, description="P(in scope) below this → out of scope")
     match: MatchWeights = Field(default_factory=MatchWeights)
     prototype_beta: float = Field(0.0, description="β of the prototypes, chosen by the fitting cases")
-    prototype_model: str = Field("", description="the encoder the prototypes live in (another's ignores them)")
+    prototype_model: str = Field(
+        "", description="the encoder both kinds of prototypes live in (a product on another encoder ignores them)"
+    )
     prototypes: dict[str, Prototype] = Field(default_factory=dict, description="capability requirement id → prototype")
     direction_prototypes: DirectionPrototypes | None = Field(
         None, description="None: the guide's and the domains' own vectors"
@@ -171,6 +172,11 @@ class Judgments(BaseModel):
         text = re.sub(r"\[\n\s+(?=-?\d)", "[", text)
         text = re.sub(r",\n\s+(?=-?\d)", ",", text)
         return re.sub(r"(?<=\d)\n\s+\]", "]", text) + "\n"
+
+    def prototypes_fit(self, encoder: str) -> bool:
+        """Whether the prototypes are vectors of ``encoder``: another encoder's texts (a test's hash encoder, a
+        lighter model) are read against the guide's and the domains' own vectors instead of mixing spaces."""
+        return self.prototype_model == encoder
 
     def capability_status(self, p: float) -> tuple[Status, float]:
         """(status, confidence) for P(addressed) = p."""

@@ -155,7 +155,7 @@ class Matcher:
     def _domain_vectors(self) -> np.ndarray:
         """Read from the index (built by ``pilotkg build``); domains it lacks are embedded here."""
         ids = [d.id for d in self.domains]
-        got = {p.id: p.dense for p in self.index.get(POLICY, ids, with_vectors=True) if p.dense is not None}
+        got = self._stored(ids)
         missing = [d for d in self.domains if d.id not in got]
         if missing:
             for d, v in zip(missing, self.embedder.embed_passages([d.passage for d in missing]), strict=True):
@@ -166,8 +166,12 @@ class Matcher:
         """What the learned prototypes start from (``pilotkg judge fit``): the directions' stored passage
         vectors (``self.numbers`` order) and the other domains' (``self.domains`` order), unit rows."""
         ids = [iri.direction(n) for n in self.numbers]
-        got = {p.id: p.dense for p in self.index.get(POLICY, ids, with_vectors=True) if p.dense is not None}
+        got = self._stored(ids)
         return np.stack([np.asarray(got[i], dtype=np.float32) for i in ids]), self._domain_matrix
+
+    def _stored(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The dense vectors the index holds for these policy points (absent ones left out)."""
+        return {p.id: p.dense for p in self.index.get(POLICY, ids, with_vectors=True) if p.dense is not None}
 
     def scores(self, text: str) -> MatchScores:
         mapped = prepare_query(text)
@@ -234,7 +238,7 @@ class Matcher:
     ) -> MatchResult:
         j = judgments or self.judgments
         dp = j.direction_prototypes
-        if dp is not None and dp.model == self.embedder.name:
+        if dp is not None and j.prototypes_fit(self.embedder.name):
             ms = ms.with_prototypes(*dp.matrices())
         w = {"hybrid": j.match, "dense": j.match.model_copy(update={"lexical": 0.0}), "lexical": _LEXICAL_ONLY}[mode]
         fused = ms.fused(w)
