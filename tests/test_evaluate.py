@@ -8,9 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from pilotkg.evaluate import (
-    Case,
+    PROTOTYPE_GRID,
+    CaseData,
     EvalReport,
     Feedback,
+    Harness,
+    PrototypeSums,
     Tally,
     cross_validate,
     fit,
@@ -36,7 +39,8 @@ CASES = [
 ]
 
 
-def test_cross_validation_is_grouped_by_case_and_reports_writeups(pilot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _prepared(pilot, tmp_path: Path) -> tuple[Harness, list[CaseData]]:  # type: ignore[no-untyped-def]
+    """CASES as a labelled JSONL file, read and encoded by the harness as `pilotkg eval` does."""
     path = tmp_path / "cases.jsonl"
     path.write_text(
         "\n".join(
@@ -47,7 +51,11 @@ def test_cross_validation_is_grouped_by_case_and_reports_writeups(pilot, tmp_pat
     )
     keys = {"8.identify": (8, "火情快速识别"), "8.response": (8, "报警响应时间少于30分钟")}
     h = harness(pilot)
-    data = prepare(h, load_cases(path), keys, lambda _m: None)
+    return h, prepare(h, load_cases(path), keys, lambda _m: None)
+
+
+def test_cross_validation_is_grouped_by_case_and_reports_writeups(pilot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    h, data = _prepared(pilot, tmp_path)
     split = folds(data, 3)
     held = [i for f in split for i in f]
     assert sorted(held) == list(range(len(data)))  # every case in exactly one fold, with all its keys
@@ -85,17 +93,7 @@ def test_a_prototype_moves_towards_the_addressing_clauses_shrunk_by_count() -> N
 def test_the_product_answers_as_the_harness_does(pilot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # fitted judgments go through the artefact's text and back; the product's checker with them and the
     # harness with the fitted object give the same rows, and the shipped artefact is read the same way too
-    path = tmp_path / "cases.jsonl"
-    path.write_text(
-        "\n".join(
-            json.dumps({"id": f"t{i}", "direction": d, "text": t, "addressed": a, "missing": m, "violated": v})
-            for i, (d, t, a, m, v) in enumerate(CASES)
-        ),
-        encoding="utf-8",
-    )
-    keys = {"8.identify": (8, "火情快速识别"), "8.response": (8, "报警响应时间少于30分钟")}
-    h = harness(pilot)
-    data = prepare(h, load_cases(path), keys, lambda _m: None)
+    h, data = _prepared(pilot, tmp_path)
     j = fit(h, data, created="2026-01-01")
     assert j.prototypes and j.prototype_beta > 0  # the requirement holding 火情快速识别 was taught
     text = "在林场制高点架设热成像云台，识别烟点后自动推送坐标给值班员，巡护员携带终端核实。"
@@ -126,16 +124,8 @@ def test_decided_accuracy_leaves_out_only_the_uncertain_keys() -> None:
     assert "| 0.750 |" in text and "| learned | capability | 8 | 0.500 | 0.250 | 0.667 |" in text
 
 
-def test_prototypes_are_learned_from_the_training_descriptions_leaving_each_case_out(pilot) -> None:  # type: ignore[no-untyped-def]
-    from pilotkg.evaluate import PROTOTYPE_GRID, PrototypeSums
-
-    path_cases = [
-        Case(id=f"t{i}", direction=d, text=t, addressed=a, missing=m, violated=v)
-        for i, (d, t, a, m, v) in enumerate(CASES)
-    ]
-    keys = {"8.identify": (8, "火情快速识别"), "8.response": (8, "报警响应时间少于30分钟")}
-    h = harness(pilot)
-    data = prepare(h, path_cases, keys, lambda _m: None)
+def test_prototypes_are_learned_from_the_training_descriptions_leaving_each_case_out(pilot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    h, data = _prepared(pilot, tmp_path)
     j = fit(h, data)
     dp = j.direction_prototypes
     assert dp is not None and dp.weight in PROTOTYPE_GRID
